@@ -1,0 +1,191 @@
+"""Where every setting comes from, decided in one place.
+
+Order: an explicit value (a traitlets trait or a command-line flag) > the environment variable >
+the saved config file (`$ONELAKE_CONFIG`, else `~/.config/onelake-contents/config.json`) > the
+default. The file is read once per path and kept; `reload_config_file()` forgets it. Each resolved
+value remembers its source, so a validation error (and `onelake-contents check`) can say which
+setting is wrong and where it came from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+DEFAULT_ENDPOINT = "https://onelake.dfs.fabric.microsoft.com"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: object = None
+    help: str = ""
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("endpoint", "ONELAKE_ENDPOINT", DEFAULT_ENDPOINT, "OneLake DFS endpoint (https)"),
+        Setting("workspace", "ONELAKE_WORKSPACE", None, "workspace (container) name or GUID"),
+        Setting("root", "ONELAKE_ROOT", None, "Jupyter home inside the workspace, at or below <item>/Files"),
+        Setting("broker_url", "ONELAKE_BROKER_URL", None, "token broker base URL (https unless loopback)"),
+        Setting("broker_token", "ONELAKE_BROKER_TOKEN", None, "client token presented to the broker"),
+        Setting("broker_token_file", "ONELAKE_BROKER_TOKEN_FILE", None, "file holding the broker client token"),
+        Setting("ca_file", "ONELAKE_CA_FILE", None, "CA bundle for the broker and OneLake (private CAs, emulator)"),
+        Setting("scope", "ONELAKE_SCOPE", STORAGE_SCOPE, "OAuth scope requested from the broker"),
+    )
+}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it and its source."""
+
+
+def config_file_path() -> Path:
+    explicit = os.environ.get("ONELAKE_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "onelake-contents" / "config.json"
+
+
+_file_cache: dict[Path, dict] = {}
+_file_lock = threading.Lock()
+
+
+def read_config_file(path: Path | None = None) -> dict:
+    """The saved config file as a dict ({} when absent), read once per path."""
+    path = path or config_file_path()
+    with _file_lock:
+        if path not in _file_cache:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                data = {}
+            except (OSError, ValueError) as error:
+                raise SettingsError(f"config file {path} cannot be read: {error}") from None
+            if not isinstance(data, dict):
+                raise SettingsError(f"config file {path} must hold a JSON object")
+            _file_cache[path] = data
+        return dict(_file_cache[path])
+
+
+def reload_config_file() -> None:
+    with _file_lock:
+        _file_cache.clear()
+
+
+def write_config_file(values: dict, path: Path | None = None) -> Path:
+    """Save settings (never a broker token: tokens belong in ONELAKE_BROKER_TOKEN_FILE)."""
+    path = path or config_file_path()
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise SettingsError(f"unknown settings {sorted(unknown)}; known: {sorted(SETTINGS)}")
+    if values.get("broker_token"):
+        raise SettingsError("broker_token is a secret and is not saved; use broker_token_file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({k: v for k, v in values.items() if v is not None}, indent=2) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    reload_config_file()
+    return path
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    values: dict[str, object]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if not self.values.get(n)]
+        if missing:
+            hints = ", ".join(f"{n} (env {SETTINGS[n].env})" for n in missing)
+            raise SettingsError(f"missing setting: {hints}")
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, shown value, source) rows; secrets are never shown."""
+        rows = []
+        for name in SETTINGS:
+            value = self.values.get(name)
+            shown = "(set)" if name == "broker_token" and value else ("" if value is None else str(value))
+            rows.append((name, shown, self.source(name)))
+        return rows
+
+
+def resolve(explicit: dict[str, object] | None = None, *, env: dict[str, str] | None = None) -> ResolvedSettings:
+    """Resolve every setting; `explicit` holds values given by traitlets or flags (None = not given)."""
+    explicit = explicit or {}
+    env = os.environ if env is None else env
+    file_values = read_config_file()
+    file_path = config_file_path()
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    for name, setting in SETTINGS.items():
+        if explicit.get(name) not in (None, ""):
+            values[name], sources[name] = explicit[name], "config"
+        elif env.get(setting.env):
+            values[name], sources[name] = env[setting.env], f"env {setting.env}"
+        elif file_values.get(name) not in (None, ""):
+            values[name], sources[name] = file_values[name], f"file {file_path}"
+        else:
+            values[name], sources[name] = setting.default, "default"
+    resolved = ResolvedSettings(values, sources)
+    validate(resolved)
+    return resolved
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate(settings: ResolvedSettings) -> None:
+    def fail(name: str, problem: str) -> None:
+        raise SettingsError(f"setting {name} ({settings.source(name)}): {problem}")
+
+    endpoint = settings.values.get("endpoint")
+    if endpoint:
+        parts = urlsplit(str(endpoint))
+        if parts.scheme != "https" or not parts.hostname:
+            fail("endpoint", f"'{endpoint}' must be an https URL (bearer tokens are only sent over TLS)")
+    broker = settings.values.get("broker_url")
+    if broker:
+        parts = urlsplit(str(broker))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            fail("broker_url", f"'{broker}' is not an http(s) URL")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            fail("broker_url", f"'{broker}' must use https (plain http is allowed only on loopback)")
+    ca_file = settings.values.get("ca_file")
+    if ca_file and not Path(str(ca_file)).is_file():
+        fail("ca_file", f"'{ca_file}' is not a readable file")
+    token_file = settings.values.get("broker_token_file")
+    if token_file and not Path(str(token_file)).is_file():
+        fail("broker_token_file", f"'{token_file}' is not a readable file")
+    root = settings.values.get("root")
+    if root:
+        parts = [p for p in str(root).strip("/").split("/") if p]
+        if len(parts) < 2 or parts[1] != "Files" or any(p in (".", "..") for p in parts):
+            fail("root", f"'{root}' must be <item>/Files or a folder below it (e.g. My.Lakehouse/Files/home/alice)")

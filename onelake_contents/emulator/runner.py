@@ -1,0 +1,234 @@
+"""Start the emulator and its broker over HTTPS, in this thread (command line) or a background one (tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+from aiohttp import web
+
+from .auth import TokenAuthority
+from .broker import DevelopmentBroker
+from .instrument import FaultSettings, RequestRecord
+from .server import OneLakeServer
+from .state import Namespace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmulatorInfo:
+    endpoint: str
+    broker_url: str
+    broker_token: str
+    ca_file: str
+    workspaces: dict[str, list[str]]
+
+    def to_dict(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "broker_url": self.broker_url,
+            "broker_token": self.broker_token,
+            "ca_file": self.ca_file,
+            "workspaces": self.workspaces,
+        }
+
+
+def parse_layout(workspaces: list[str], items: list[str]) -> dict[str, list[str]]:
+    """`--item X.Lakehouse` goes into every workspace; `--item ws/X.Lakehouse` into `ws` only."""
+    layout: dict[str, list[str]] = {name: [] for name in workspaces}
+    for item in items:
+        target, sep, name = item.rpartition("/")
+        if sep:
+            layout.setdefault(target, [])
+            layout[target].append(name)
+        else:
+            for names in layout.values():
+                names.append(item)
+    return layout
+
+
+class Emulator:
+    """A local OneLake: DFS + Blob on one HTTPS port, a development broker on another.
+
+    Use as a context manager from tests (it runs on its own event loop in a daemon thread), or
+    call `serve_forever()` from the command line.
+    """
+
+    def __init__(
+        self,
+        layout: dict[str, list[str]] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        broker_port: int = 0,
+        data_dir: str | Path | None = None,
+        latency_ms: float = 0.0,
+        token_lifetime: float = 3600.0,
+        broker_token: str | None = None,
+    ):
+        self.layout = layout if layout is not None else {"dev": ["Dev.Lakehouse"]}
+        self.host = host
+        self.port = port
+        self.broker_port = broker_port
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.namespace = Namespace(self.data_dir)
+        secret = self.namespace.setting("token_secret")
+        self.authority = TokenAuthority(secret)
+        self.namespace.save_setting("token_secret", self.authority.secret)
+        client_token = broker_token or self.namespace.setting("broker_token") or secrets.token_urlsafe(24)
+        self.namespace.save_setting("broker_token", client_token)
+        self.broker = DevelopmentBroker(self.authority, client_token, token_lifetime)
+        self.server = OneLakeServer(self.namespace, self.authority, client_token, latency_ms)
+        for workspace, items in self.layout.items():
+            self.namespace.add_workspace(workspace)
+            for item in items:
+                self.namespace.add_item(workspace, item)
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+        self.info: EmulatorInfo | None = None
+
+    # ---- TLS ---------------------------------------------------------------------------------
+    def _tls(self) -> tuple[ssl.SSLContext, str]:
+        ca = trustme.CA(organization_name="onelake-contents emulator")
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1", self.host)
+        if self.data_dir is not None:
+            folder = self.data_dir
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="onelake-emulator-")
+            folder = Path(self._tmp.name)
+        ca_file = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        return context, str(ca_file)
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    async def start_async(self) -> EmulatorInfo:
+        context, ca_file = self._tls()
+        ports = []
+        for app, port in ((self.server.app(), self.port), (self.broker.app(), self.broker_port)):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, port, ssl_context=context, backlog=1024)
+            await site.start()
+            self._runners.append(runner)
+            ports.append(runner.addresses[0][1])
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.info = EmulatorInfo(
+            endpoint=f"https://{host}:{ports[0]}",
+            broker_url=f"https://{host}:{ports[1]}",
+            broker_token=self.broker.client_token,
+            ca_file=ca_file,
+            workspaces={ws: list(items) for ws, items in self.layout.items()},
+        )
+        return self.info
+
+    async def stop_async(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    def start(self) -> EmulatorInfo:
+        """Run in a daemon thread with its own event loop; returns when both servers listen."""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="onelake-emulator", daemon=True)
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.start_async(), self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self.stop_async(), self._loop).result(timeout=30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+            self._loop = None
+        self.namespace.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- facts -------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return self.info.endpoint
+
+    @property
+    def broker_url(self) -> str:
+        return self.info.broker_url
+
+    @property
+    def broker_token(self) -> str:
+        return self.info.broker_token
+
+    @property
+    def ca_file(self) -> str:
+        return self.info.ca_file
+
+    # ---- instruments -------------------------------------------------------------------------
+    def requests(self, operation: str | None = None) -> list[RequestRecord]:
+        records = self.server.log.records()
+        return [r for r in records if operation is None or r.operation == operation]
+
+    def reset_requests(self) -> None:
+        self.server.log.reset()
+
+    def set_latency(self, ms: float) -> None:
+        self.server.latency_ms = ms
+
+    def set_faults(self, **settings) -> None:
+        """e.g. `set_faults(probability=0.2, kinds={"503": 1, "429": 1}, operations={"PutBlob"})`."""
+        if settings.get("operations") is not None:
+            settings["operations"] = frozenset(settings["operations"])
+        if "script" in settings:
+            settings["script"] = tuple(settings["script"])
+        self.server.faults.configure(FaultSettings(**settings))
+
+    def clear_faults(self) -> None:
+        self.server.faults.clear()
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        return dict(self.server.faults.injected)
+
+    def deny(self, *prefixes: str) -> None:
+        """Answer 403 AuthorizationPermissionMismatch for `workspace/path` prefixes (none to clear)."""
+        self.server.denied = tuple(prefixes)
+
+    def issue_token(self, lifetime: float = 3600.0) -> str:
+        return self.authority.issue(lifetime)[0]
+
+    # ---- command line ------------------------------------------------------------------------
+    def serve_forever(self, on_ready) -> None:
+        async def main() -> None:
+            import signal
+
+            info = await self.start_async()
+            on_ready(info)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            await self.stop_async()
+
+        try:
+            asyncio.run(main())
+        finally:
+            self.namespace.close()

@@ -1,0 +1,95 @@
+"""Fixtures: a real emulator over HTTPS, its broker, and real Azure SDK clients built on BrokerCredential."""
+
+from __future__ import annotations
+
+import ssl
+
+import aiohttp
+import pytest
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.storage.blob import BlobServiceClient
+from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
+from azure.storage.filedatalake import DataLakeServiceClient
+from azure.storage.filedatalake.aio import DataLakeServiceClient as AsyncDataLakeServiceClient
+
+from onelake_contents.credential import AsyncBrokerCredential, BrokerCredential
+from onelake_contents.emulator import Emulator
+
+WORKSPACE = "ws"
+ITEM = "Item.Lakehouse"
+FILES = f"{ITEM}/Files"
+# No SDK retries in conformance tests: each request the test causes is one request in the log.
+NO_RETRY = {"retry_total": 0}
+
+
+@pytest.fixture
+def emulator():
+    with Emulator({WORKSPACE: [ITEM]}) as emu:
+        yield emu
+
+
+@pytest.fixture
+def credential(emulator):
+    with BrokerCredential(emulator.broker_url, client_token=emulator.broker_token, ca_file=emulator.ca_file) as cred:
+        yield cred
+
+
+@pytest.fixture
+async def async_credential(emulator):
+    async with AsyncBrokerCredential(
+        emulator.broker_url, client_token=emulator.broker_token, ca_file=emulator.ca_file
+    ) as cred:
+        yield cred
+
+
+@pytest.fixture
+def datalake(emulator, credential):
+    client = DataLakeServiceClient(
+        emulator.endpoint, credential=credential, connection_verify=emulator.ca_file, **NO_RETRY
+    )
+    with client:
+        yield client
+
+
+@pytest.fixture
+def fs(datalake):
+    return datalake.get_file_system_client(WORKSPACE)
+
+
+@pytest.fixture
+def container(emulator, credential):
+    client = BlobServiceClient(emulator.endpoint, credential=credential, connection_verify=emulator.ca_file, **NO_RETRY)
+    with client:
+        yield client.get_container_client(WORKSPACE)
+
+
+@pytest.fixture
+async def async_transport(emulator):
+    """One aiohttp session trusting the emulator's CA.
+
+    azure-core's aiohttp transport turns a CA-file `connection_verify` into a new SSLContext per
+    request, which defeats connection reuse (one TLS handshake per request); a session whose
+    connector holds the context keeps connections alive.
+    """
+    context = ssl.create_default_context(cafile=emulator.ca_file)
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=100))
+    yield AioHttpTransport(session=session, session_owner=False)
+    await session.close()
+
+
+@pytest.fixture
+async def async_fs(emulator, async_credential, async_transport):
+    client = AsyncDataLakeServiceClient(
+        emulator.endpoint, credential=async_credential, transport=async_transport, **NO_RETRY
+    )
+    async with client:
+        yield client.get_file_system_client(WORKSPACE)
+
+
+@pytest.fixture
+async def async_container(emulator, async_credential, async_transport):
+    client = AsyncBlobServiceClient(
+        emulator.endpoint, credential=async_credential, transport=async_transport, **NO_RETRY
+    )
+    async with client:
+        yield client.get_container_client(WORKSPACE)
