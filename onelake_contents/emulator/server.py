@@ -270,6 +270,8 @@ class OneLakeServer:
         if fault == "reset":
             self._drop_connection(call.request)
         if fault == "slow":
+            # The request has fully arrived; only the answer is late (the client may give up meanwhile).
+            await call.request.read()
             await asyncio.sleep(self.faults.settings.slow_seconds)
         handler = getattr(self, f"op_{call.operation}", None)
         if handler is None:

@@ -1,0 +1,28 @@
+# Each target bootstraps .venv from pyproject.toml on first use (and when pyproject.toml changes).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint emulator clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+# The whole suite. pytest exits 5 when it collects nothing, which fails this target too.
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check onelake_contents tests
+	$(BIN)/ruff format --check onelake_contents tests
+
+# A local OneLake on a free port, until Ctrl-C. Extra flags: make emulator ARGS="--data-dir .onelake-dev"
+emulator: $(STAMP)
+	$(BIN)/onelake-emulator $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
