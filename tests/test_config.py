@@ -1,0 +1,108 @@
+"""Settings: explicit > environment > saved config file > default, each with its source."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from onelake_contents import config
+from onelake_contents.config import SettingsError, read_config_file, reload_config_file, resolve, write_config_file
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    for setting in config.SETTINGS.values():
+        monkeypatch.delenv(setting.env, raising=False)
+    path = tmp_path / "config.json"
+    monkeypatch.setenv("ONELAKE_CONFIG", str(path))
+    reload_config_file()
+    yield path
+    reload_config_file()
+
+
+def test_defaults(isolated):
+    s = resolve()
+    assert s.endpoint == "https://onelake.dfs.fabric.microsoft.com"
+    assert s.scope == "https://storage.azure.com/.default"
+    assert s.workspace is None
+    assert s.source("endpoint") == "default"
+
+
+def test_precedence_explicit_env_file(isolated, monkeypatch):
+    isolated.write_text(json.dumps({"workspace": "from-file", "root": "F.Lakehouse/Files/f"}))
+    monkeypatch.setenv("ONELAKE_WORKSPACE", "from-env")
+    s = resolve({"workspace": "from-trait"})
+    assert (s.workspace, s.source("workspace")) == ("from-trait", "config")
+    s = resolve({"workspace": None})
+    assert (s.workspace, s.source("workspace")) == ("from-env", "env ONELAKE_WORKSPACE")
+    assert (s.root, s.source("root")) == ("F.Lakehouse/Files/f", f"file {isolated}")
+
+
+def test_config_file_is_read_once_until_reloaded(isolated):
+    isolated.write_text(json.dumps({"workspace": "one"}))
+    assert resolve().workspace == "one"
+    isolated.write_text(json.dumps({"workspace": "two"}))
+    assert resolve().workspace == "one"
+    reload_config_file()
+    assert resolve().workspace == "two"
+
+
+def test_write_config_file_refuses_secrets_and_unknown_names(isolated):
+    with pytest.raises(SettingsError, match="secret"):
+        write_config_file({"broker_token": "s3cret"})
+    with pytest.raises(SettingsError, match="unknown"):
+        write_config_file({"colour": "blue"})
+    path = write_config_file({"workspace": "w", "root": "I.Lakehouse/Files"})
+    assert read_config_file(path) == {"workspace": "w", "root": "I.Lakehouse/Files"}
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "fragment"),
+    [
+        ("ONELAKE_ENDPOINT", "http://onelake.dfs.fabric.microsoft.com", "must be an https URL"),
+        ("ONELAKE_BROKER_URL", "http://broker.internal", "must use https"),
+        ("ONELAKE_BROKER_URL", "ftp://x", "not an http(s) URL"),
+        ("ONELAKE_ROOT", "Item.Lakehouse/Tables/x", "must be <item>/Files"),
+        ("ONELAKE_ROOT", "Item.Lakehouse/Files/../../x", "must be <item>/Files"),
+        ("ONELAKE_CA_FILE", "/nonexistent/ca.pem", "not a readable file"),
+    ],
+)
+def test_invalid_settings_name_the_setting_and_source(monkeypatch, env, value, fragment):
+    monkeypatch.setenv(env, value)
+    with pytest.raises(SettingsError) as info:
+        resolve()
+    message = str(info.value)
+    assert fragment in message
+    assert f"env {env}" in message
+
+
+def test_invalid_file_setting_names_the_file(isolated):
+    isolated.write_text(json.dumps({"endpoint": "http://plain"}))
+    with pytest.raises(SettingsError) as info:
+        resolve()
+    assert str(isolated) in str(info.value)
+
+
+def test_broken_config_file_is_a_settings_error(isolated):
+    isolated.write_text("{not json")
+    with pytest.raises(SettingsError, match="cannot be read"):
+        resolve()
+
+
+def test_loopback_http_broker_is_allowed(monkeypatch):
+    monkeypatch.setenv("ONELAKE_BROKER_URL", "http://127.0.0.1:8000")
+    assert resolve().broker_url == "http://127.0.0.1:8000"
+
+
+def test_require_names_the_env_var():
+    with pytest.raises(SettingsError, match="ONELAKE_WORKSPACE"):
+        resolve().require("workspace")
+
+
+def test_describe_never_shows_the_broker_token(monkeypatch):
+    monkeypatch.setenv("ONELAKE_BROKER_TOKEN", "top-secret")
+    rows = resolve().describe()
+    assert ("broker_token", "(set)", "env ONELAKE_BROKER_TOKEN") in rows
+    assert "top-secret" not in repr(rows)
