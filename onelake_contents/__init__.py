@@ -13,6 +13,9 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "BrokerCredential": "onelake_contents.credential",
     "AsyncBrokerCredential": "onelake_contents.credential",
+    "OneLakeContentsManager": "onelake_contents.manager",
+    "OneLakeCheckpoints": "onelake_contents.checkpoints",
+    "OneLakeStore": "onelake_contents.store",
 }
 
 __all__ = ["__version__", *_PUBLIC]

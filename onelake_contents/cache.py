@@ -1,0 +1,142 @@
+"""MetadataCache: what we know about OneLake paths, for at most `ttl` seconds.
+
+- entries: path → Entry, or MISSING (a negative entry: we saw a 404);
+- listings: directory → {name: Entry}, from a List Paths (a fresh listing also answers "does
+  `dir/x` exist?" and "what is `dir/x`?" for every child without a request);
+- directories: path → Entry of directories we have seen, kept beyond the TTL (LRU). Only their own
+  times come from here; a directory's children always come from a fresh listing, and listing a
+  deleted directory is a 404, so this never hides a change of contents.
+
+Our own writes, renames and deletes are written through. Concurrent identical lookups share one
+request (`single_flight`). Staleness is bounded by the TTL; lost updates are prevented by
+conditional writes, not by this cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from cachetools import LRUCache, TTLCache
+
+from .store import Entry
+
+T = TypeVar("T")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+class MetadataCache:
+    def __init__(self, ttl: float = 10.0, maxsize: int = 20000, timer: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self._entries: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
+        self._listings: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer, getsizeof=lambda d: len(d) + 1)
+        self._dirs: LRUCache = LRUCache(maxsize=maxsize)
+        self._inflight: dict[object, asyncio.Future] = {}
+
+    # ---- lookups ---------------------------------------------------------------------------
+    def lookup(self, path: str) -> Entry | _Missing | None:
+        """What we know of `path`: an Entry, MISSING, or None (nothing fresh)."""
+        hit = self._entries.get(path)
+        if hit is not None:
+            return hit
+        parent, _, name = path.rpartition("/")
+        listing = self._listings.get(parent)
+        if listing is not None:
+            return listing.get(name, MISSING)
+        return None
+
+    def listing(self, path: str) -> list[Entry] | None:
+        listing = self._listings.get(path)
+        return None if listing is None else list(listing.values())
+
+    def known_dir(self, path: str) -> Entry | None:
+        """A directory seen before (any age); its own times, not its contents."""
+        hit = self.lookup(path)
+        if isinstance(hit, Entry) and hit.is_dir:
+            return hit
+        return self._dirs.get(path)
+
+    # ---- write-through -----------------------------------------------------------------------
+    def put(self, entry: Entry) -> None:
+        self._entries[entry.path] = entry
+        listing = self._listings.get(_parent(entry.path))
+        if listing is not None:
+            listing[entry.name] = entry
+        if entry.is_dir:
+            self._dirs[entry.path] = entry
+        else:
+            self._dirs.pop(entry.path, None)
+
+    def put_listing(self, path: str, entries: list[Entry]) -> None:
+        self._listings[path] = {e.name: e for e in entries}
+        for e in entries:
+            self._entries.pop(e.path, None)  # the listing is now the fresher source
+            if e.is_dir:
+                self._dirs[e.path] = e
+            else:
+                self._dirs.pop(e.path, None)
+
+    def put_missing(self, path: str) -> None:
+        self.forget(path)
+        self._entries[path] = MISSING
+
+    def forget(self, path: str) -> None:
+        """Drop everything known about `path` and below it (and its line in its parent's listing)."""
+        prefix = path + "/"
+        for cache in (self._entries, self._listings, self._dirs):
+            for key in [k for k in list(cache.keys()) if k == path or k.startswith(prefix)]:
+                cache.pop(key, None)
+        listing = self._listings.get(_parent(path))
+        if listing is not None:
+            listing.pop(path.rpartition("/")[2], None)
+
+    def removed(self, path: str) -> None:
+        """We deleted `path` (and everything below it)."""
+        self.put_missing(path)
+
+    def renamed(self, source: str, moved: Entry) -> None:
+        """We moved `source` to `moved.path`; what was below the destination is unknown now."""
+        self.put_missing(source)
+        self.forget(moved.path)
+        self.put(moved)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._listings.clear()
+        self._dirs.clear()
+
+    # ---- single flight -----------------------------------------------------------------------
+    async def single_flight(self, key: object, load: Callable[[], Awaitable[T]]) -> T:
+        """Run `load()` once for concurrent callers with the same key; all get its result."""
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._inflight[key] = future
+        try:
+            result = await load()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as error:
+            future.set_exception(error)
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._inflight[key]

@@ -1,0 +1,92 @@
+"""Jupyter API paths and OneLake paths.
+
+An API path is `/`-separated, relative to the Jupyter root, never URL-escaped; leading and trailing
+slashes are dropped (so `/a/b/` is `a/b`). Its OneLake path is `<root>/<api path>` inside the
+workspace, where the root is `<item>/Files` or a folder below it (OneLake manages the item folder
+and its first level). Anything that could leave the root or that OneLake would misread is refused
+here, before any request: `.`/`..` components (404, like jupyter_server's "outside root"),
+backslashes, NUL and other control characters, unpaired surrogates, and names over OneLake's
+limits (400).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import unicodedata
+
+from tornado.web import HTTPError
+
+CHECKPOINT_DIR = ".ipynb_checkpoints"
+# Azure: a path segment is at most 255 characters and a blob name at most 1,024.
+MAX_SEGMENT = 255
+MAX_PATH = 1024
+
+
+def normalize_api_path(path: str | None) -> str:
+    """The canonical API path, or an HTTPError for input that must never reach OneLake."""
+    path = (path or "").strip("/")
+    if not path:
+        return ""
+    if "\\" in path:
+        raise HTTPError(400, f"Invalid path {path!r}: backslashes are not allowed in OneLake paths")
+    if any(unicodedata.category(ch) == "Cc" for ch in path):
+        raise HTTPError(400, f"Invalid path {path!r}: control characters are not allowed")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise HTTPError(400, f"Invalid path {path!r}: not valid Unicode") from None
+    parts = path.split("/")
+    if any(part in (".", "..") for part in parts):
+        raise HTTPError(404, f"{path!r} is outside root contents directory")
+    if any(part == "" for part in parts):
+        raise HTTPError(400, f"Invalid path {path!r}: empty path component")
+    if any(len(part) > MAX_SEGMENT for part in parts):
+        raise HTTPError(400, f"Invalid path {path!r}: a name may have at most {MAX_SEGMENT} characters")
+    return path
+
+
+def split(path: str) -> tuple[str, str]:
+    """(parent, name) of an API path; the root's parent is itself."""
+    parent, _, name = path.rpartition("/")
+    return parent, name
+
+
+def join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def is_hidden(path: str) -> bool:
+    """Hidden: any component starting with a dot."""
+    return any(part.startswith(".") for part in path.split("/") if part)
+
+
+def in_checkpoint_dir(path: str) -> bool:
+    return CHECKPOINT_DIR in path.split("/")
+
+
+def matches_any(name: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatch(name, glob) for glob in globs)
+
+
+class PathMapper:
+    """Maps API paths to OneLake paths under one root, and back."""
+
+    def __init__(self, root: str):
+        parts = [p for p in root.strip("/").split("/") if p]
+        if len(parts) < 2 or parts[1] != "Files" or any(p in (".", "..") for p in parts):
+            raise ValueError(f"root {root!r} must be <item>/Files or a folder below it")
+        self.root = "/".join(parts)
+
+    def to_onelake(self, api_path: str) -> str:
+        path = normalize_api_path(api_path)
+        full = f"{self.root}/{path}" if path else self.root
+        if len(full.encode("utf-8")) > MAX_PATH:
+            raise HTTPError(400, f"Invalid path {path!r}: the OneLake path would exceed {MAX_PATH} bytes")
+        return full
+
+    def to_api(self, onelake_path: str) -> str:
+        if onelake_path == self.root:
+            return ""
+        if not onelake_path.startswith(self.root + "/"):
+            raise ValueError(f"{onelake_path!r} is outside the root {self.root!r}")
+        return onelake_path[len(self.root) + 1 :]

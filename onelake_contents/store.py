@@ -1,0 +1,467 @@
+"""OneLakeStore: the only module that talks to the Azure SDK.
+
+Listing goes through DFS (List Paths, never recursive unless asked, 5,000 per page), reads and
+whole-file writes through Blob (one GET; one Put Blob, which is atomic and honours `If-Match` /
+`If-None-Match: *`, unlike DFS `upload_data` which truncates first), renames and deletes through
+DFS (one request for a file or a whole directory). SDK errors become the small set of `StoreError`s
+below; nothing above this module sees an Azure exception.
+
+Two SDK behaviours are worked around here (both checked against the emulator in tests):
+- the aiohttp transport turns a CA-file `connection_verify` into a new SSL context per request,
+  which defeats connection reuse; we hand it one session whose connector holds the context;
+- `rename_file` builds its source as `quote(unquote(path))`, which corrupts names holding `%XX`;
+  the source client is therefore created with an already-quoted path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import aiohttp
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.storage.blob import ContentSettings
+from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
+from azure.storage.filedatalake.aio import DataLakeServiceClient
+
+MAX_PUT_BLOB = 5000 * 1024 * 1024
+STREAM_CHUNK = 4 * 1024 * 1024
+
+
+# ---- errors ------------------------------------------------------------------------------------
+class StoreError(Exception):
+    """A OneLake operation failed; `code` is Azure's error code when there is one."""
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+class NotFound(StoreError):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The path's type or state forbids the operation (directory not empty, file in the way)."""
+
+
+class Changed(StoreError):
+    """A condition failed: the path changed since the ETag we hold (HTTP 412)."""
+
+
+class Forbidden(StoreError):
+    pass
+
+
+class BadRequest(StoreError):
+    pass
+
+
+class TooLarge(StoreError):
+    pass
+
+
+class Unavailable(StoreError):
+    """OneLake or the token broker cannot be reached, or refuses our credentials."""
+
+    def __init__(
+        self, message: str, code: str | None = None, status: int | None = None, retry_after: float | None = None
+    ):
+        super().__init__(message, code, status)
+        self.retry_after = retry_after
+
+
+class Throttled(Unavailable):
+    pass
+
+
+def translate(error: Exception, path: str) -> StoreError:
+    """Our error for an SDK error on `path`."""
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, ClientAuthenticationError) and getattr(error, "response", None) is None:
+        return Unavailable(f"cannot authenticate to OneLake: {error.message}")
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return Unavailable(f"OneLake did not answer for {path}: {type(error).__name__}")
+    if not isinstance(error, HttpResponseError):
+        return StoreError(f"unexpected error on {path}: {error}")
+    status = error.status_code
+    code = getattr(error, "error_code", None)
+    if code is None and error.response is not None:
+        code = error.response.headers.get("x-ms-error-code")
+    detail = f"{path}: {code or status}"
+    if status == 404 or isinstance(error, ResourceNotFoundError):
+        return NotFound(f"not found in OneLake: {detail}", code, status)
+    if status == 412:
+        return Changed(f"changed in OneLake: {detail}", code, status)
+    if status == 409 or isinstance(error, ResourceExistsError):
+        if code in ("PathAlreadyExists", "BlobAlreadyExists"):
+            return AlreadyExists(f"already exists in OneLake: {detail}", code, status)
+        return Conflict(f"conflict in OneLake: {detail}", code, status)
+    if status == 401:
+        return Unavailable(f"OneLake refused the server's token ({code}); check the token broker", code, status)
+    if status == 403:
+        return Forbidden(f"OneLake denied access to {detail}", code, status)
+    if status == 413:
+        return TooLarge(f"too large for OneLake: {detail}", code, status)
+    if status == 429:
+        return Throttled(f"OneLake is throttling requests ({detail})", code, status, _retry_after(error.response))
+    if status is not None and status >= 500:
+        return Unavailable(f"OneLake is unavailable ({detail})", code, status, _retry_after(error.response))
+    if status == 400:
+        return BadRequest(f"OneLake refused the request for {detail}", code, status)
+    return StoreError(f"OneLake error on {detail}", code, status)
+
+
+def _retry_after(response) -> float | None:
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+# ---- retry policy ------------------------------------------------------------------------------
+class InteractiveRetry(ExponentialRetry):
+    """Retries sized for a person waiting on a save: ~0.25, 0.5, 1 s (honouring Retry-After up to
+    `max_retry_after`), and 429s retried too, which the storage SDK's policy never does."""
+
+    def __init__(self, *, retry_total: int = 3, backoff: float = 0.25, max_retry_after: float = 5.0, **kwargs):
+        super().__init__(
+            initial_backoff=backoff, increment_base=2, retry_total=retry_total, random_jitter_range=0, **kwargs
+        )
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+
+    def get_backoff_time(self, settings) -> float:
+        delay = self.backoff * (2 ** settings["count"]) * random.uniform(0.8, 1.2)
+        history = settings.get("history") or []
+        response = getattr(history[-1], "http_response", None) if history else None
+        hinted = _retry_after(response)
+        if hinted is not None:
+            delay = max(delay, min(hinted, self.max_retry_after))
+        return delay
+
+    async def send(self, request):
+        response = await super().send(request)
+        for attempt in range(self.total_retries):
+            if response.http_response.status_code != 429:
+                break
+            hinted = _retry_after(response.http_response)
+            if hinted is not None and hinted > self.max_retry_after:
+                break  # too long to hold a user's request: report it with its Retry-After
+            delay = hinted if hinted is not None else self.backoff * (2**attempt)
+            await asyncio.sleep(delay)
+            response = await super().send(request)
+        return response
+
+
+# ---- values ------------------------------------------------------------------------------------
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _etag(value: str | None) -> str:
+    return (value or "").strip().strip('"')
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One path as OneLake describes it (workspace-relative path, tz-aware UTC times, bare ETag)."""
+
+    path: str
+    is_dir: bool
+    size: int
+    last_modified: datetime
+    created: datetime
+    etag: str
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition("/")[2]
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A read: the entry, its bytes and its metadata."""
+
+    entry: Entry
+    data: bytes
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+NOT_MODIFIED = object()
+
+
+# ---- the store ---------------------------------------------------------------------------------
+class OneLakeStore:
+    """Async access to one workspace of OneLake through one long-lived set of SDK clients."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        workspace: str,
+        credential,
+        *,
+        ca_file: str | None = None,
+        retry_total: int = 3,
+        connection_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_retry_after: float = 5.0,
+    ):
+        self.endpoint = endpoint.rstrip("/")
+        self.workspace = workspace
+        self.credential = credential
+        self.ca_file = ca_file
+        self._options = {
+            "retry_policy": InteractiveRetry(retry_total=retry_total, max_retry_after=max_retry_after),
+            "connection_timeout": connection_timeout,
+            "read_timeout": read_timeout,
+        }
+        self._session: aiohttp.ClientSession | None = None
+        self._fs = None
+        self._container = None
+        self._stream_container = None
+        self._open_lock: asyncio.Lock | None = None
+
+    @property
+    def blob_endpoint(self) -> str:
+        # The DataLake SDK does the same: the Blob API lives on the `.blob.` host.
+        return self.endpoint.replace(".dfs.", ".blob.")
+
+    async def _ensure_open(self) -> None:
+        if self._fs is not None:
+            return
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._fs is not None:
+                return
+            context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=100))
+            transport = AioHttpTransport(session=self._session, session_owner=False)
+            datalake = DataLakeServiceClient(
+                self.endpoint, credential=self.credential, transport=transport, **self._options
+            )
+            blobs = BlobServiceClient(
+                self.blob_endpoint,
+                credential=self.credential,
+                transport=transport,
+                max_single_put_size=MAX_PUT_BLOB,
+                **self._options,
+            )
+            streams = BlobServiceClient(
+                self.blob_endpoint,
+                credential=self.credential,
+                transport=transport,
+                max_single_get_size=STREAM_CHUNK,
+                max_chunk_get_size=STREAM_CHUNK,
+                **self._options,
+            )
+            self._container = blobs.get_container_client(self.workspace)
+            self._stream_container = streams.get_container_client(self.workspace)
+            self._fs = datalake.get_file_system_client(self.workspace)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._fs = self._container = self._stream_container = None
+
+    # ---- reads -----------------------------------------------------------------------------
+    async def list_dir(self, path: str) -> list[Entry]:
+        """The children of a directory (one request per 5,000 entries). A file lists as itself."""
+        await self._ensure_open()
+        try:
+            return [
+                Entry(
+                    path=p.name,
+                    is_dir=bool(p.is_directory),
+                    size=p.content_length or 0,
+                    last_modified=_utc(p.last_modified),
+                    created=_utc(p.creation_time) or _utc(p.last_modified),
+                    etag=_etag(p.etag),
+                )
+                async for p in self._fs.get_paths(path=path, recursive=False, max_results=5000)
+            ]
+        except AzureError as error:
+            raise translate(error, path) from None
+
+    async def list_tree(self, path: str) -> list[Entry]:
+        """Every path below a directory, depth-first (for copies)."""
+        await self._ensure_open()
+        try:
+            return [
+                Entry(
+                    p.name,
+                    bool(p.is_directory),
+                    p.content_length or 0,
+                    _utc(p.last_modified),
+                    _utc(p.creation_time) or _utc(p.last_modified),
+                    _etag(p.etag),
+                )
+                async for p in self._fs.get_paths(path=path, recursive=True, max_results=5000)
+            ]
+        except AzureError as error:
+            raise translate(error, path) from None
+
+    async def stat(self, path: str) -> tuple[Entry, dict[str, str]]:
+        """One HEAD: the entry (directories carry `hdi_isfolder`) and the metadata."""
+        await self._ensure_open()
+        try:
+            props = await self._container.get_blob_client(path).get_blob_properties()
+        except AzureError as error:
+            raise translate(error, path) from None
+        return self._entry_from_properties(path, props), _user_metadata(props.metadata)
+
+    @staticmethod
+    def _entry_from_properties(path: str, props) -> Entry:
+        metadata = {k.lower(): v for k, v in (props.metadata or {}).items()}
+        modified = _utc(props.last_modified)
+        return Entry(
+            path=path,
+            is_dir=metadata.get("hdi_isfolder") == "true",
+            size=props.size or 0,
+            last_modified=modified,
+            created=_utc(props.creation_time) or modified,
+            etag=_etag(props.etag),
+        )
+
+    async def read(self, path: str, *, if_none_match: str | None = None, max_bytes: int | None = None):
+        """One GET (two for an empty file: Azure answers its ranged GET with 416).
+
+        Returns a `Blob`, or `NOT_MODIFIED` when `if_none_match` is still the current ETag.
+        """
+        await self._ensure_open()
+        kwargs = {}
+        if if_none_match:
+            kwargs = {"etag": if_none_match, "match_condition": MatchConditions.IfModified}
+        try:
+            downloader = await self._container.get_blob_client(path).download_blob(**kwargs)
+            props = downloader.properties
+            if max_bytes is not None and props.size > max_bytes:
+                raise TooLarge(f"{path} has {props.size} bytes, more than the {max_bytes} allowed", status=413)
+            data = await downloader.readall()
+        except ResourceModifiedError as error:
+            if error.status_code == 304:
+                return NOT_MODIFIED
+            raise translate(error, path) from None
+        except AzureError as error:
+            raise translate(error, path) from None
+        return Blob(self._entry_from_properties(path, props), data, _user_metadata(props.metadata))
+
+    async def stream(self, path: str, offset: int = 0, length: int | None = None) -> tuple[Entry, AsyncIterator[bytes]]:
+        """The entry and an iterator of chunks (at most 4 MiB each in memory) for a byte range."""
+        await self._ensure_open()
+        try:
+            downloader = await self._stream_container.get_blob_client(path).download_blob(offset=offset, length=length)
+        except AzureError as error:
+            raise translate(error, path) from None
+
+        async def chunks():
+            try:
+                async for chunk in downloader.chunks():
+                    yield chunk
+            except AzureError as error:
+                raise translate(error, path) from None
+
+        return self._entry_from_properties(path, downloader.properties), chunks()
+
+    # ---- writes ----------------------------------------------------------------------------
+    async def write(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        create_only: bool = False,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+        created: datetime | None = None,
+    ) -> Entry:
+        """One atomic Put Blob. `if_match`: only over that ETag (412 → Changed); `create_only`:
+        only if nothing is there (→ AlreadyExists). Returns the new entry from the response."""
+        await self._ensure_open()
+        kwargs: dict = {"overwrite": not create_only, "metadata": metadata or {}}
+        if if_match:
+            kwargs.update(etag=if_match, match_condition=MatchConditions.IfNotModified)
+        if content_type:
+            kwargs["content_settings"] = ContentSettings(content_type=content_type)
+        try:
+            result = await self._container.get_blob_client(path).upload_blob(data, length=len(data), **kwargs)
+        except AzureError as error:
+            raise translate(error, path) from None
+        modified = _utc(result["last_modified"])
+        return Entry(path, False, len(data), modified, created or modified, _etag(result["etag"]))
+
+    async def mkdir(self, path: str) -> Entry:
+        """Create a directory (and missing parents); AlreadyExists if something is there."""
+        await self._ensure_open()
+        try:
+            result = await self._fs.get_directory_client(path).create_directory(
+                match_condition=MatchConditions.IfMissing
+            )
+        except AzureError as error:
+            raise translate(error, path) from None
+        modified = _utc(result["last_modified"])
+        return Entry(path, True, 0, modified, modified, _etag(result["etag"]))
+
+    async def rename(self, source: str, dest: str, *, overwrite: bool = False) -> str:
+        """Move a file or a whole directory in one request; returns the ETag OneLake reports.
+
+        Without `overwrite`, an existing destination is AlreadyExists (`If-None-Match: *`)."""
+        await self._ensure_open()
+        seen: dict[str, str] = {}
+        kwargs = {} if overwrite else {"match_condition": MatchConditions.IfMissing}
+        try:
+            await self._fs.get_file_client(quote(source, safe="/~")).rename_file(
+                f"{self.workspace}/{dest}",
+                raw_response_hook=lambda response: seen.update(response.http_response.headers),
+                **kwargs,
+            )
+        except AzureError as error:
+            raise translate(error, f"{source} -> {dest}") from None
+        return _etag(seen.get("ETag") or seen.get("etag"))
+
+    async def delete(self, path: str, *, recursive: bool) -> None:
+        """Delete a file, or a directory with everything in it (one request; atomic in OneLake)."""
+        await self._ensure_open()
+        try:
+            if recursive:
+                await self._fs.get_directory_client(path).delete_directory()
+            else:
+                await self._fs.get_file_client(path).delete_file()
+        except AzureError as error:
+            raise translate(error, path) from None
+
+
+def _user_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    return {k: v for k, v in (metadata or {}).items() if k.lower() != "hdi_isfolder"}
