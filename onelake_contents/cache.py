@@ -71,6 +71,7 @@ class MetadataCache:
 
     # ---- write-through -----------------------------------------------------------------------
     def put(self, entry: Entry) -> None:
+        self._ancestors_exist(entry.path)
         self._entries[entry.path] = entry
         listing = self._listings.get(_parent(entry.path))
         if listing is not None:
@@ -79,6 +80,18 @@ class MetadataCache:
             self._dirs[entry.path] = entry
         else:
             self._dirs.pop(entry.path, None)
+
+    def _ancestors_exist(self, path: str) -> None:
+        """OneLake creates missing parents of a new path: drop what says they are absent."""
+        ancestor = _parent(path)
+        while "/" in ancestor:
+            if self._entries.get(ancestor) is MISSING:
+                del self._entries[ancestor]
+            parent, _, name = ancestor.rpartition("/")
+            listing = self._listings.get(parent)
+            if listing is not None and name not in listing:
+                del self._listings[parent]
+            ancestor = parent
 
     def put_listing(self, path: str, entries: list[Entry]) -> None:
         self._listings[path] = {e.name: e for e in entries}

@@ -400,7 +400,13 @@ class OneLakeContentsManager(AsyncContentsManager):
         if path and not self._visible(path):
             raise HTTPError(404, f"No such file or directory: {path}")
         await self._ready()
-        entry = await self._known_or_stat(path, need_stat=not (content or require_hash) or type == "directory")
+        entry = await self._known_or_stat(path, need_stat=not (content or require_hash))
+        if entry is None and content and (type == "directory" or (type is None and "." not in split(path)[1])):
+            entry = await self._stat_and_list(path)
+        elif entry is None and type == "directory":
+            entry = await self._entry(path)
+        if entry is None and type == "directory":
+            raise HTTPError(404, f"No such file or directory: {path}")
         if entry is not None and entry.is_dir:
             model = await self._directory(path, entry, content, type)
         else:
@@ -424,6 +430,16 @@ class OneLakeContentsManager(AsyncContentsManager):
         if not need_stat:
             return None
         entry = await self._entry(path)
+        if entry is None:
+            raise HTTPError(404, f"No such file or directory: {path}")
+        return entry
+
+    async def _stat_and_list(self, path: str) -> Entry:
+        """A path never seen that is likely a directory (no extension): HEAD and List Paths at
+        once, one round trip; the listing lands in the cache for the directory model."""
+        entry, _ = await asyncio.gather(self._entry(path), self._listing(path), return_exceptions=True)
+        if isinstance(entry, BaseException):
+            raise entry
         if entry is None:
             raise HTTPError(404, f"No such file or directory: {path}")
         return entry
@@ -506,12 +522,16 @@ class OneLakeContentsManager(AsyncContentsManager):
             saved = self._dir_base(path, entry)
         elif kind == "notebook":
             data, validation_error = await self._notebook_bytes(model.get("content"), path)
+            # a file that did not exist has no history to keep: its first version comes with its
+            # first save (and JupyterLab makes one when it opens a file without any)
+            is_new = self.cache.lookup(self._ol(path)) is MISSING
             entry = await self._write(path, data, NOTEBOOK_MIME)
             saved = self._notebook_base(path, entry)
             checked = {"content": model.get("content")}
             self.validate_notebook_model(checked, validation_error)
             validation_message = checked.get("message")
-            await self.checkpoints.ensure_checkpoint(self, path)
+            if not is_new:
+                await self.checkpoints.ensure_checkpoint(self, path)
         elif kind == "file":
             data = self._file_bytes(model.get("content"), model.get("format"), path)
             entry = await self._write(path, data, mimetypes.guess_type(path)[0])
@@ -553,7 +573,8 @@ class OneLakeContentsManager(AsyncContentsManager):
         try:
             if format == "text":
                 return content.encode("utf-8")
-            return base64.b64decode(content.encode("ascii"), validate=False)
+            # strict, so garbage is a 400 instead of silently dropped bytes; line breaks are fine
+            return base64.b64decode("".join(content.split()).encode("ascii"), validate=True)
         except (UnicodeError, binascii.Error, ValueError) as error:
             raise HTTPError(400, f"Encoding error saving {path}: {error}") from None
 
@@ -755,7 +776,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         suffix = dot + ext
         counter = 0
         while True:
-            name = f"{basename}{insert}{counter if counter else ''}{suffix}"
+            name = f"{basename}{insert}{counter}{suffix}" if counter else f"{basename}{suffix}"
             if name not in taken:
                 return name
             counter += 1

@@ -1,0 +1,174 @@
+"""The same contract through a real Jupyter Server's REST API (/api/contents, /files/)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from tests.conftest import WORKSPACE
+from tests.manager.conftest import ROOT
+
+
+def nb_json(source: str = "1+1") -> dict:
+    return json.loads(json.dumps(new_notebook(cells=[new_code_cell(source)])))
+
+
+def first_source(lake, path: str) -> str:
+    return nbformat.reads(stored(lake, path).decode(), as_version=4).cells[0].source
+
+
+def stored(lake, path: str) -> bytes | None:
+    node = lake.namespace.workspaces[WORKSPACE].nodes.get(f"{ROOT}/{path}")
+    return None if node is None else node.data
+
+
+def test_create_open_save_notebook(server, lake, folder):
+    created = server.api("POST", folder, json={"type": "notebook"})
+    assert created.status_code == 201
+    path = created.json()["path"]
+    assert path == f"{folder}/Untitled.ipynb"
+    opened = server.api("GET", path).json()
+    assert opened["type"] == "notebook" and opened["format"] == "json"
+    opened["content"]["cells"] = [new_code_cell("print(42)")]
+    saved = server.api("PUT", path, json={"type": "notebook", "content": opened["content"]})
+    assert saved.status_code == 200
+    body = saved.json()
+    assert body["content"] is None and body["last_modified"].endswith("Z")
+    assert first_source(lake, path) == "print(42)"
+
+
+def test_directory_listing_and_entries(server, folder):
+    server.api("PUT", f"{folder}/a.txt", json={"type": "file", "format": "text", "content": "a"})
+    server.api("PUT", f"{folder}/sub", json={"type": "directory"})
+    listing = server.api("GET", folder, params={"content": 1}).json()
+    assert sorted((m["name"], m["type"]) for m in listing["content"]) == [("a.txt", "file"), ("sub", "directory")]
+    one = server.api("GET", f"{folder}/a.txt", params={"content": 0}).json()
+    assert one == next(m for m in listing["content"] if m["name"] == "a.txt")
+
+
+def test_text_and_base64_round_trip_with_hash(server, folder):
+    data = bytes(range(200))
+    put = server.api(
+        "PUT", f"{folder}/b.bin", json={"type": "file", "format": "base64", "content": base64.b64encode(data).decode()}
+    )
+    assert put.status_code == 201
+    got = server.api("GET", f"{folder}/b.bin", params={"hash": 1}).json()
+    assert base64.b64decode(got["content"]) == data
+    assert got["hash"] == hashlib.sha256(data).hexdigest() and got["hash_algorithm"] == "sha256"
+    bad = server.api("GET", f"{folder}/b.bin", params={"format": "text"})
+    assert bad.status_code == 400
+
+
+def test_rename_copy_delete(server, lake, folder):
+    server.api("PUT", f"{folder}/x.txt", json={"type": "file", "format": "text", "content": "x"})
+    renamed = server.api("PATCH", f"{folder}/x.txt", json={"path": f"{folder}/y.txt"})
+    assert renamed.status_code == 200 and renamed.json()["path"] == f"{folder}/y.txt"
+    copied = server.api("POST", folder, json={"copy_from": f"{folder}/y.txt"})
+    assert copied.status_code == 201 and copied.json()["path"] == f"{folder}/y-Copy1.txt"
+    server.api("PUT", f"{folder}/z.txt", json={"type": "file", "format": "text", "content": "z"})
+    conflict = server.api("PATCH", f"{folder}/y.txt", json={"path": f"{folder}/z.txt"})
+    assert conflict.status_code == 409
+    assert server.api("DELETE", f"{folder}/y.txt").status_code == 204
+    assert stored(lake, f"{folder}/y.txt") is None and stored(lake, f"{folder}/z.txt") == b"z"
+    assert server.api("DELETE", f"{folder}/y.txt").status_code == 404
+
+
+def test_errors_have_the_documented_status(server, folder):
+    assert server.api("GET", f"{folder}/missing.ipynb").status_code == 404
+    assert server.api("PUT", f"{folder}/f.txt", json={"type": "file", "content": "no format"}).status_code == 400
+    assert server.api("PUT", f"{folder}/f.txt", json={"content": "no type"}).status_code == 400
+    assert server.api("GET", f"{folder}", params={"type": "file"}).status_code == 400
+    assert server.api("POST", f"{folder}/no-such-dir", json={"type": "notebook"}).status_code == 404
+
+
+def test_hidden_paths(server, folder):
+    assert server.api(
+        "PUT", f"{folder}/.hidden", json={"type": "file", "format": "text", "content": "h"}
+    ).status_code in (400, 404)
+    assert server.api("GET", f"{folder}/.ipynb_checkpoints").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["sp ace.txt", "ünï 日本.txt", "per%cent.txt", "hash#.txt", "plus+.txt"])
+def test_odd_names_over_rest(server, folder, name):
+    path = f"{folder}/{name}"
+    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": name}).status_code == 201
+    assert server.api("GET", path).json()["content"] == name
+    assert server.files(path).content == name.encode()
+
+
+def test_stale_save_from_a_second_server_is_409(server, lake, folder, tmp_path):
+    from tests.servers import JupyterServer
+
+    path = f"{folder}/shared.ipynb"
+    server.api("PUT", path, json={"type": "notebook", "content": nb_json("v0")})
+    other = JupyterServer(lake.info, WORKSPACE, ROOT, tmp_path / "other").start()
+    try:
+        mine = server.api("GET", path).json()
+        theirs = other.api("GET", path).json()
+        mine["content"]["cells"][0]["source"] = "mine"
+        assert server.api("PUT", path, json={"type": "notebook", "content": mine["content"]}).status_code == 200
+        theirs["content"]["cells"][0]["source"] = "theirs"
+        response = other.api("PUT", path, json={"type": "notebook", "content": theirs["content"]})
+        assert response.status_code == 409
+        assert "changed in OneLake" in response.json()["message"]
+        assert first_source(lake, path) == "mine"
+    finally:
+        other.stop()
+
+
+def test_files_download_streams_with_range(server, lake, folder):
+    data = bytes(range(256)) * 4096  # 1 MiB
+    lake.namespace.write_file(lake.namespace.workspaces[WORKSPACE], f"{ROOT}/{folder}/data.bin", data)
+    full = server.files(f"{folder}/data.bin")
+    assert full.status_code == 200 and full.content == data
+    assert full.headers["Accept-Ranges"] == "bytes"
+    part = server.files(f"{folder}/data.bin", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == data[1000:2000]
+    assert part.headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
+    tail = server.files(f"{folder}/data.bin", headers={"Range": "bytes=-10"})
+    assert tail.content == data[-10:]
+    assert server.files(f"{folder}/data.bin", headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+    download = server.files(f"{folder}/data.bin", params={"download": 1})
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert server.files(f"{folder}/nothing.bin").status_code == 404
+    assert server.files(folder).status_code == 400
+
+
+def test_files_content_types(server, folder):
+    server.api("PUT", f"{folder}/n.ipynb", json={"type": "notebook", "content": nb_json()})
+    server.api("PUT", f"{folder}/t.txt", json={"type": "file", "format": "text", "content": "t"})
+    assert server.files(f"{folder}/n.ipynb").headers["Content-Type"] == "application/x-ipynb+json"
+    assert server.files(f"{folder}/t.txt").headers["Content-Type"] == "text/plain; charset=UTF-8"
+
+
+def test_checkpoint_endpoints(server, lake, folder):
+    path = f"{folder}/c.ipynb"
+    server.api("PUT", path, json={"type": "notebook", "content": nb_json("v1")})
+    created = server.api("POST", f"{path}/checkpoints")
+    assert created.status_code == 201
+    checkpoint = created.json()
+    server.api("PUT", path, json={"type": "notebook", "content": nb_json("v2")})
+    listed = server.api("GET", f"{path}/checkpoints").json()
+    assert checkpoint["id"] in [c["id"] for c in listed]
+    restored = server.api("POST", f"{path}/checkpoints/{checkpoint['id']}")
+    assert restored.status_code == 204
+    assert first_source(lake, path) == "v1"
+    assert server.api("POST", f"{path}/checkpoints/no-such-id").status_code == 404
+    assert server.api("DELETE", f"{path}/checkpoints/{checkpoint['id']}").status_code == 204
+    assert checkpoint["id"] not in [c["id"] for c in server.api("GET", f"{path}/checkpoints").json()]
+
+
+def test_throttling_reaches_the_client_as_503_with_retry_after(server, lake, folder):
+    lake.set_faults(probability=1.0, kinds={"429": 1}, retry_after=30, operations={"PutBlob"})
+    try:
+        response = server.api("PUT", f"{folder}/t.txt", json={"type": "file", "format": "text", "content": "t"})
+    finally:
+        lake.clear_faults()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "OneLake" in response.json()["message"]

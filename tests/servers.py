@@ -1,0 +1,109 @@
+"""A real Jupyter Server in a subprocess, configured for OneLake through environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """`jupyter server` with OneLakeContentsManager; REST helpers that return `requests` responses."""
+
+    def __init__(self, info, workspace: str, root: str, workdir: Path, *extra_args: str, env: dict | None = None):
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir
+        self.log_path = workdir / f"jupyter-{self.port}.log"
+        environment = dict(os.environ)
+        environment.update(
+            ONELAKE_ENDPOINT=info.endpoint,
+            ONELAKE_WORKSPACE=workspace,
+            ONELAKE_ROOT=root,
+            ONELAKE_BROKER_URL=info.broker_url,
+            ONELAKE_BROKER_TOKEN=info.broker_token,
+            ONELAKE_CA_FILE=info.ca_file,
+            ONELAKE_CONFIG=str(workdir / "no-config.json"),
+            JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),
+            JUPYTER_DATA_DIR=str(workdir / "jupyter-data"),
+            JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
+        )
+        environment.update(env or {})
+        self.args = [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--ServerApp.contents_manager_class=onelake_contents.OneLakeContentsManager",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.open_browser=False",
+            f"--ServerApp.root_dir={workdir}",
+            f"--IdentityProvider.token={self.token}",
+            "--allow-root",
+            *extra_args,
+        ]
+        self.env = environment
+        self.process: subprocess.Popen | None = None
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {self.token}"
+
+    def start(self, timeout: float = 60) -> JupyterServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter server exited: {self.log()}")
+            try:
+                if self.session.get(f"{self.url}/api/status", timeout=2).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"jupyter server did not start: {self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.session.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-5000:]
+        except FileNotFoundError:
+            return ""
+
+    # ---- REST ----------------------------------------------------------------------------------
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        return self.session.request(method, f"{self.url}/api/contents/{quote(path)}", **kwargs)
+
+    def files(self, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 120)
+        return self.session.get(f"{self.url}/files/{quote(path)}", **kwargs)
