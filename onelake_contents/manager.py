@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import mimetypes
+import os
 import re
 from contextlib import contextmanager
 
@@ -20,7 +21,8 @@ import nbformat
 from cachetools import LRUCache
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, Float, Instance, Int, Type, Unicode, default, validate
+from jupyter_core.utils import run_sync
+from traitlets import Bool, Enum, Float, Instance, Int, TraitError, Type, Unicode, default, validate
 
 from . import config
 from .cache import MISSING, MetadataCache
@@ -139,6 +141,35 @@ class OneLakeContentsManager(AsyncContentsManager):
             PathMapper(value)
         return value
 
+    @validate("preferred_dir")
+    def _validate_preferred_dir(self, proposal):
+        value = normalize_api_path(proposal["value"])
+        # Checking needs OneLake, which is set up only at the end of __init__: check then.
+        if not getattr(self, "_initialised", False) or not value:
+            return value
+        # Traitlets validates synchronously; the check runs on a private loop with its own
+        # connection, closed there, so nothing is left bound to a loop that is gone.
+        if not run_sync(self._probe_directory)(value):
+            raise TraitError(f"Preferred directory not found in OneLake: {value!r}")
+        if self.parent is not None and hasattr(self.parent, "preferred_dir"):
+            try:
+                self.parent.preferred_dir = os.path.join(self.parent.root_dir, *value.split("/"))
+            except TraitError:
+                pass
+        return value
+
+    async def _probe_directory(self, path: str) -> bool:
+        store = OneLakeStore(
+            self.store.endpoint, self.store.workspace, self.store.credential, ca_file=self.store.ca_file, retry_total=1
+        )
+        try:
+            entry, _ = await store.stat(self._ol(path))
+            return entry.is_dir
+        except NotFound:
+            return False
+        finally:
+            await store.close()
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         explicit = {name: getattr(self, name) for name in config.SETTINGS if self.has_trait(name)}
@@ -170,6 +201,9 @@ class OneLakeContentsManager(AsyncContentsManager):
         self._root_ready = False
         self._root_lock: asyncio.Lock | None = None
         self._transform_added = False
+        self._initialised = True
+        if self.preferred_dir:
+            self.preferred_dir = self.preferred_dir
 
     def info_string(self) -> str:
         return f"Serving contents from OneLake: workspace {self.settings.workspace}, folder {self.paths.root}"

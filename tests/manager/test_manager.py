@@ -485,3 +485,11 @@ async def test_no_blocking_call_on_the_event_loop(cm, caplog):
         loop.set_debug(False)
     slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
     assert slow == []
+
+
+async def test_preferred_dir_is_checked_against_onelake(make_manager):
+    cm = make_manager()
+    await cm.save({"type": "directory"}, "start")
+    assert make_manager(preferred_dir="start").preferred_dir == "start"
+    with pytest.raises(Exception, match="not found"):
+        make_manager(preferred_dir="no-such-dir")

@@ -1,0 +1,139 @@
+"""OneLakeCheckpoints: several versions per file, kept as files in OneLake."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from tornado.web import HTTPError
+
+
+def nb(source: str) -> dict:
+    return {"type": "notebook", "content": nbformat.from_dict(new_notebook(cells=[new_code_cell(source)]))}
+
+
+def source(target, path: str) -> str:
+    return nbformat.reads(target.read(path).decode(), as_version=4).cells[0].source
+
+
+def versions_in_onelake(target, path: str) -> list[str]:
+    parent, _, name = path.rpartition("/")
+    folder = f"{target.root}/{parent + '/' if parent else ''}.ipynb_checkpoints/{name}"
+    fs = target.client().get_file_system_client(target.workspace)
+    try:
+        return sorted(p.name.rsplit("/", 1)[1] for p in fs.get_paths(folder))
+    except Exception:
+        return []
+
+
+async def test_create_several_listed_newest_first(cm, target):
+    await cm.save(nb("v1"), "n.ipynb")
+    ids = []
+    for version in ("v2", "v3", "v4"):
+        await cm.save(nb(version), "n.ipynb")
+        ids.append((await cm.create_checkpoint("n.ipynb"))["id"])
+    listed = await cm.list_checkpoints("n.ipynb")
+    assert [c["id"] for c in listed][:3] == list(reversed(ids))
+    assert all(re.fullmatch(r"[\w-]+", c["id"]) and c["last_modified"].tzinfo for c in listed)
+    assert set(ids) <= set(versions_in_onelake(target, "n.ipynb"))
+
+
+async def test_restore_an_older_version(cm, target):
+    await cm.save(nb("first"), "r.ipynb")
+    first = await cm.create_checkpoint("r.ipynb")
+    await cm.save(nb("second"), "r.ipynb")
+    await cm.create_checkpoint("r.ipynb")
+    await cm.restore_checkpoint(first["id"], "r.ipynb")
+    assert source(target, "r.ipynb") == "first"
+    assert (await cm.get("r.ipynb"))["content"].cells[0].source == "first"
+    assert first["id"] in [c["id"] for c in await cm.list_checkpoints("r.ipynb")]
+    # the restored content can be saved over without a conflict
+    await cm.save(nb("third"), "r.ipynb")
+    assert source(target, "r.ipynb") == "third"
+
+
+async def test_prune_beyond_max_checkpoints(make_manager, target):
+    cm = make_manager()
+    cm.checkpoints.max_checkpoints = 3
+    await cm.save(nb("v0"), "p.ipynb")
+    made = []
+    for i in range(6):
+        await cm.save(nb(f"v{i}"), "p.ipynb")
+        made.append((await cm.create_checkpoint("p.ipynb"))["id"])
+    listed = [c["id"] for c in await cm.list_checkpoints("p.ipynb")]
+    assert listed == list(reversed(made))[:3]
+    assert versions_in_onelake(target, "p.ipynb") == sorted(listed)
+
+
+async def test_rename_file_moves_its_versions(cm, target):
+    await cm.save(nb("a"), "old.ipynb")
+    checkpoint = await cm.create_checkpoint("old.ipynb")
+    await cm.save({"type": "directory"}, "elsewhere")
+    await cm.rename("old.ipynb", "elsewhere/new.ipynb")
+    assert checkpoint["id"] in [c["id"] for c in await cm.list_checkpoints("elsewhere/new.ipynb")]
+    assert await cm.list_checkpoints("old.ipynb") == []
+    await cm.restore_checkpoint(checkpoint["id"], "elsewhere/new.ipynb")
+
+
+async def test_rename_directory_carries_versions(cm):
+    await cm.save({"type": "directory"}, "proj")
+    await cm.save(nb("a"), "proj/x.ipynb")
+    checkpoint = await cm.create_checkpoint("proj/x.ipynb")
+    await cm.rename("proj", "project")
+    assert checkpoint["id"] in [c["id"] for c in await cm.list_checkpoints("project/x.ipynb")]
+    assert await cm.list_checkpoints("proj/x.ipynb") == []
+
+
+async def test_delete_removes_versions(cm, target):
+    await cm.save(nb("a"), "gone.ipynb")
+    await cm.create_checkpoint("gone.ipynb")
+    await cm.delete("gone.ipynb")
+    assert versions_in_onelake(target, "gone.ipynb") == []
+    await cm.save(nb("b"), "gone.ipynb")  # a new file of the same name starts clean
+    assert len(await cm.list_checkpoints("gone.ipynb")) <= 1
+
+
+async def test_unknown_or_malformed_id_is_404(cm):
+    await cm.save(nb("a"), "u.ipynb")
+    for bad in ("20990101T000000000000Z-abcdef", "../../etc", "a b"):
+        with pytest.raises(HTTPError) as info:
+            await cm.restore_checkpoint(bad, "u.ipynb")
+        assert info.value.status_code == 404
+        with pytest.raises(HTTPError) as info:
+            await cm.delete_checkpoint(bad, "u.ipynb")
+        assert info.value.status_code == 404
+
+
+async def test_binary_file_round_trip(cm, target):
+    first, second = bytes(range(256)), b"\x00" * 10
+    await cm.save({"type": "file", "format": "base64", "content": base64.b64encode(first).decode()}, "img.bin")
+    checkpoint = await cm.create_checkpoint("img.bin")
+    await cm.save({"type": "file", "format": "base64", "content": base64.b64encode(second).decode()}, "img.bin")
+    await cm.restore_checkpoint(checkpoint["id"], "img.bin")
+    assert target.read("img.bin") == first
+
+
+async def test_saving_an_existing_notebook_without_versions_creates_one(cm, target):
+    await cm.save(nb("v1"), "e.ipynb")
+    for c in await cm.list_checkpoints("e.ipynb"):
+        await cm.delete_checkpoint(c["id"], "e.ipynb")
+    cm.checkpoints._has_checkpoint.clear()
+    assert await cm.list_checkpoints("e.ipynb") == []
+    await cm.save(nb("v2"), "e.ipynb")
+    assert len(await cm.list_checkpoints("e.ipynb")) == 1
+
+
+async def test_delete_checkpoint(cm):
+    await cm.save(nb("a"), "d.ipynb")
+    checkpoint = await cm.create_checkpoint("d.ipynb")
+    await cm.delete_checkpoint(checkpoint["id"], "d.ipynb")
+    assert checkpoint["id"] not in [c["id"] for c in await cm.list_checkpoints("d.ipynb")]
+
+
+async def test_checkpoint_of_missing_file_is_404(cm):
+    with pytest.raises(HTTPError) as info:
+        await cm.create_checkpoint("nothing.ipynb")
+    assert info.value.status_code == 404
