@@ -19,9 +19,9 @@ from contextlib import contextmanager
 
 import nbformat
 from cachetools import LRUCache
+from jupyter_core.utils import run_sync
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from jupyter_core.utils import run_sync
 from traitlets import Bool, Enum, Float, Instance, Int, TraitError, Type, Unicode, default, validate
 
 from . import config
