@@ -16,12 +16,14 @@ Two SDK behaviours are worked around here (both checked against the emulator in 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
+import functools
 import random
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import aiohttp
@@ -37,7 +39,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.pipeline.transport import AioHttpTransport
-from azure.storage.blob import ContentSettings
+from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from azure.storage.filedatalake.aio import DataLakeServiceClient
 
@@ -144,7 +146,24 @@ def _retry_after(response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _isolated(method):
+    """Run a store operation in an empty context.
+
+    aiohttp and the SDK schedule timers (read timeouts, keep-alive) that capture the current
+    context, and asyncio keeps cancelled timers until they fall due. Inside a Jupyter request that
+    context holds the request handler and its body (jupyter_server's CallContext), so every
+    upload chunk would stay in memory for the length of the read timeout. A fresh context per
+    operation keeps the handler out of those timers.
+    """
+
+    @functools.wraps(method)
+    async def run(*args, **kwargs):
+        return await asyncio.create_task(method(*args, **kwargs), context=contextvars.Context())
+
+    return run
 
 
 # ---- retry policy ------------------------------------------------------------------------------
@@ -186,7 +205,7 @@ class InteractiveRetry(ExponentialRetry):
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _etag(value: str | None) -> str:
@@ -297,6 +316,7 @@ class OneLakeStore:
         self._fs = self._container = self._stream_container = None
 
     # ---- reads -----------------------------------------------------------------------------
+    @_isolated
     async def list_dir(self, path: str) -> list[Entry]:
         """The children of a directory (one request per 5,000 entries). A file lists as itself."""
         await self._ensure_open()
@@ -315,6 +335,7 @@ class OneLakeStore:
         except AzureError as error:
             raise translate(error, path) from None
 
+    @_isolated
     async def list_tree(self, path: str) -> list[Entry]:
         """Every path below a directory, depth-first (for copies)."""
         await self._ensure_open()
@@ -333,6 +354,7 @@ class OneLakeStore:
         except AzureError as error:
             raise translate(error, path) from None
 
+    @_isolated
     async def stat(self, path: str) -> tuple[Entry, dict[str, str]]:
         """One HEAD: the entry (directories carry `hdi_isfolder`) and the metadata."""
         await self._ensure_open()
@@ -355,6 +377,7 @@ class OneLakeStore:
             etag=_etag(props.etag),
         )
 
+    @_isolated
     async def read(self, path: str, *, if_none_match: str | None = None, max_bytes: int | None = None):
         """One GET (two for an empty file: Azure answers its ranged GET with 416).
 
@@ -378,6 +401,7 @@ class OneLakeStore:
             raise translate(error, path) from None
         return Blob(self._entry_from_properties(path, props), data, _user_metadata(props.metadata))
 
+    @_isolated
     async def stream(self, path: str, offset: int = 0, length: int | None = None) -> tuple[Entry, AsyncIterator[bytes]]:
         """The entry and an iterator of chunks (at most 4 MiB each in memory) for a byte range."""
         await self._ensure_open()
@@ -396,6 +420,7 @@ class OneLakeStore:
         return self._entry_from_properties(path, downloader.properties), chunks()
 
     # ---- writes ----------------------------------------------------------------------------
+    @_isolated
     async def write(
         self,
         path: str,
@@ -422,6 +447,40 @@ class OneLakeStore:
         modified = _utc(result["last_modified"])
         return Entry(path, False, len(data), modified, created or modified, _etag(result["etag"]))
 
+    @_isolated
+    async def stage_block(self, path: str, block_id: str, data: bytes) -> None:
+        """Put Block: data kept uncommitted (invisible) until `commit_blocks`; OneLake discards
+        blocks never committed (Azure: after 7 days)."""
+        await self._ensure_open()
+        try:
+            await self._container.get_blob_client(path).stage_block(block_id, data, length=len(data))
+        except AzureError as error:
+            raise translate(error, path) from None
+
+    @_isolated
+    async def commit_blocks(
+        self,
+        path: str,
+        block_ids: list[str],
+        *,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> Entry:
+        """Put Block List: the staged blocks, in order, become the file in one atomic step."""
+        await self._ensure_open()
+        kwargs = {"metadata": metadata or {}}
+        if content_type:
+            kwargs["content_settings"] = ContentSettings(content_type=content_type)
+        try:
+            result = await self._container.get_blob_client(path).commit_block_list(
+                [BlobBlock(block_id=b) for b in block_ids], **kwargs
+            )
+        except AzureError as error:
+            raise translate(error, path) from None
+        modified = _utc(result["last_modified"])
+        return Entry(path, False, 0, modified, modified, _etag(result["etag"]))
+
+    @_isolated
     async def mkdir(self, path: str) -> Entry:
         """Create a directory (and missing parents); AlreadyExists if something is there."""
         await self._ensure_open()
@@ -434,6 +493,7 @@ class OneLakeStore:
         modified = _utc(result["last_modified"])
         return Entry(path, True, 0, modified, modified, _etag(result["etag"]))
 
+    @_isolated
     async def rename(self, source: str, dest: str, *, overwrite: bool = False) -> str:
         """Move a file or a whole directory in one request; returns the ETag OneLake reports.
 
@@ -451,6 +511,7 @@ class OneLakeStore:
             raise translate(error, f"{source} -> {dest}") from None
         return _etag(seen.get("ETag") or seen.get("etag"))
 
+    @_isolated
     async def delete(self, path: str, *, recursive: bool) -> None:
         """Delete a file, or a directory with everything in it (one request; atomic in OneLake)."""
         await self._ensure_open()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -39,15 +39,15 @@ def test_recursive_listing_is_depth_first_without_duplicates(fs):
 
 
 def test_listing_entries_carry_size_times_and_etag(fs):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     fs.get_file_client(f"{FILES}/sized.bin").upload_data(b"x" * 1234, overwrite=True)
     (entry,) = fs.get_paths(FILES)
     props = fs.get_file_client(f"{FILES}/sized.bin").get_file_properties()
     assert entry.content_length == 1234
     assert entry.etag and props.etag.strip('"') == entry.etag.strip('"')
     assert entry.creation_time >= before
-    assert entry.last_modified.replace(tzinfo=timezone.utc) >= before  # the SDK gives it naive (UTC)
-    assert entry.last_modified.replace(tzinfo=timezone.utc) == props.last_modified
+    assert entry.last_modified.replace(tzinfo=UTC) >= before  # the SDK gives it naive (UTC)
+    assert entry.last_modified.replace(tzinfo=UTC) == props.last_modified
 
 
 def test_listing_a_missing_directory_is_404(fs):
