@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -252,7 +253,7 @@ class BrokerCredential(_BrokerClient):
 
     def get_token_info(self, *scopes: str, options=None) -> AccessTokenInfo:
         token = self._get(scopes)
-        return AccessTokenInfo(token.token, token.expires_on, refresh_on=int(token.refresh_on))
+        return AccessTokenInfo(token.token, token.expires_on, refresh_on=math.ceil(token.refresh_on))
 
     def __enter__(self) -> BrokerCredential:
         return self
@@ -304,7 +305,7 @@ class AsyncBrokerCredential(_BrokerClient):
 
     async def get_token_info(self, *scopes: str, options=None) -> AccessTokenInfo:
         token = await self._get(scopes)
-        return AccessTokenInfo(token.token, token.expires_on, refresh_on=int(token.refresh_on))
+        return AccessTokenInfo(token.token, token.expires_on, refresh_on=math.ceil(token.refresh_on))
 
     async def close(self) -> None:
         await asyncio.to_thread(super().close)

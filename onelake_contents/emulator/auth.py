@@ -7,6 +7,7 @@ challenge; a valid token for a path it may not touch gets 403 `AuthorizationPerm
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 import uuid
@@ -35,7 +36,7 @@ class TokenAuthority:
         self, lifetime: float, subject: str = "emulator-user", audience: str = STORAGE_AUDIENCE
     ) -> tuple[str, int]:
         now = time.time()
-        expires_on = int(now + lifetime)
+        expires_on = math.ceil(now + lifetime)  # lives at least `lifetime` seconds
         claims = {
             "aud": audience,
             "iss": ISSUER,
