@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint emulator clean
+.PHONY: demo test lint emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
+
+# JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C.
+demo: $(STAMP)
+	$(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
 
 # The whole suite. pytest exits 5 when it collects nothing, which fails this target too.
 test: $(STAMP) lint

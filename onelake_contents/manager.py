@@ -19,7 +19,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nbformat
@@ -238,6 +238,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         self._root_lock: asyncio.Lock | None = None
         self._transform_added = False
         self._uploads: dict[str, _Upload] = {}
+        self._versions: LRUCache = LRUCache(maxsize=self.cache_size)
         self._initialised = True
         if self.preferred_dir:
             self.preferred_dir = self.preferred_dir
@@ -366,11 +367,30 @@ class OneLakeContentsManager(AsyncContentsManager):
             raise HTTPError(400, f"Cannot {action} hidden file or directory {path}")
 
     # ---- models --------------------------------------------------------------------------------
+    def _modified(self, entry: Entry) -> datetime:
+        """`last_modified` that grows with every version this server sees of a file.
+
+        OneLake's Last-Modified has whole-second resolution, and clients use last_modified as a
+        version (JupyterLab's "file changed on disk" check, jupyter-collaboration's out-of-band
+        detection). A new ETag whose time is not later than the one reported for the previous
+        version is reported 1 ms after it, so two versions within one second stay distinct.
+        """
+        if entry.is_dir or not entry.etag:
+            return entry.last_modified
+        known = self._versions.get(entry.path)
+        if known is not None and known[0] == entry.etag:
+            return known[1]
+        reported = entry.last_modified
+        if known is not None and reported <= known[1]:
+            reported = known[1] + timedelta(milliseconds=1)
+        self._versions[entry.path] = (entry.etag, reported)
+        return reported
+
     def _base_model(self, path: str, entry: Entry) -> dict:
         return {
             "name": split(path)[1] if path else "",
             "path": path,
-            "last_modified": entry.last_modified,
+            "last_modified": self._modified(entry),
             "created": entry.created,
             "content": None,
             "format": None,

@@ -327,7 +327,8 @@ class OneLakeStore:
                     is_dir=bool(p.is_directory),
                     size=p.content_length or 0,
                     last_modified=_utc(p.last_modified),
-                    created=_utc(p.creation_time) or _utc(p.last_modified),
+                    # whole seconds, like every other time OneLake gives (listing and HEAD then agree)
+                    created=(_utc(p.creation_time) or _utc(p.last_modified)).replace(microsecond=0),
                     etag=_etag(p.etag),
                 )
                 async for p in self._fs.get_paths(path=path, recursive=False, max_results=5000)
@@ -346,7 +347,7 @@ class OneLakeStore:
                     bool(p.is_directory),
                     p.content_length or 0,
                     _utc(p.last_modified),
-                    _utc(p.creation_time) or _utc(p.last_modified),
+                    (_utc(p.creation_time) or _utc(p.last_modified)).replace(microsecond=0),
                     _etag(p.etag),
                 )
                 async for p in self._fs.get_paths(path=path, recursive=True, max_results=5000)

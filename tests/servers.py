@@ -23,7 +23,16 @@ def free_port() -> int:
 class JupyterServer:
     """`jupyter server` with OneLakeContentsManager; REST helpers that return `requests` responses."""
 
-    def __init__(self, info, workspace: str, root: str, workdir: Path, *extra_args: str, env: dict | None = None):
+    def __init__(
+        self,
+        info,
+        workspace: str,
+        root: str,
+        workdir: Path,
+        *extra_args: str,
+        env: dict | None = None,
+        extensions: dict[str, bool] | None = None,
+    ):
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -55,6 +64,8 @@ class JupyterServer:
             f"--ServerApp.root_dir={workdir}",
             f"--IdentityProvider.token={self.token}",
             "--allow-root",
+            # jupytext's async wrapper cannot name new notebooks on an async manager (see README)
+            f"--ServerApp.jpserver_extensions={ {'jupyterlab_jupytext': False, **(extensions or {})}!r}",
             *extra_args,
         ]
         self.env = environment

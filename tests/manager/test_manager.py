@@ -493,3 +493,13 @@ async def test_preferred_dir_is_checked_against_onelake(make_manager):
     assert make_manager(preferred_dir="start").preferred_dir == "start"
     with pytest.raises(Exception, match="not found"):
         make_manager(preferred_dir="no-such-dir")
+
+
+async def test_last_modified_grows_with_each_version_within_one_second(cm):
+    first = await text(cm, "fast.txt", "v1")
+    second = await text(cm, "fast.txt", "v2")
+    third = await text(cm, "fast.txt", "v3")
+    assert first["last_modified"] < second["last_modified"] < third["last_modified"]
+    assert (await cm.get("fast.txt", content=False))["last_modified"] == third["last_modified"]
+    listed = next(m for m in (await cm.get(""))["content"] if m["name"] == "fast.txt")
+    assert listed["last_modified"] == third["last_modified"]

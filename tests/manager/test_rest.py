@@ -172,3 +172,12 @@ def test_throttling_reaches_the_client_as_503_with_retry_after(server, lake, fol
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert "OneLake" in response.json()["message"]
+
+
+def test_nbconvert_export_from_onelake(server, folder):
+    path = f"{folder}/export.ipynb"
+    server.api("PUT", path, json={"type": "notebook", "content": nb_json("print('exported')")})
+    response = server.session.get(f"{server.url}/nbconvert/html/{path}", params={"download": "true"}, timeout=60)
+    assert response.status_code == 200
+    assert "print" in response.text and "exported" in response.text
+    assert "attachment" in response.headers.get("Content-Disposition", "")

@@ -26,8 +26,8 @@ def uploads_server(lake, tmp_path_factory):
         ROOT,
         tmp_path_factory.mktemp("uploads"),
         "--OneLakeContentsManager.upload_timeout=3",
-        "--ServerApp.jpserver_extensions={'tests.memory_probe': True}",
         env={"PYTHONTRACEMALLOC": "1", "PYTHONPATH": str(Path(__file__).parents[2])},
+        extensions={"tests.memory_probe": True},
     ).start()
     yield jupyter
     jupyter.stop()
