@@ -16,6 +16,10 @@ _PUBLIC = {
     "OneLakeContentsManager": "onelake_contents.manager",
     "OneLakeCheckpoints": "onelake_contents.checkpoints",
     "OneLakeStore": "onelake_contents.store",
+    "fs": "onelake_contents.kernel",
+    "notebook_dir": "onelake_contents.kernel",
+    "url": "onelake_contents.kernel",
+    "storage_options": "onelake_contents.kernel",
 }
 
 __all__ = ["__version__", *_PUBLIC]

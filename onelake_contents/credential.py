@@ -308,7 +308,7 @@ class AsyncBrokerCredential(_BrokerClient):
         return AccessTokenInfo(token.token, token.expires_on, refresh_on=math.ceil(token.refresh_on))
 
     async def close(self) -> None:
-        await asyncio.to_thread(super().close)
+        super().close()  # closes pooled sockets; nothing to wait for
 
     async def __aenter__(self) -> AsyncBrokerCredential:
         return self

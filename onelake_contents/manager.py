@@ -69,6 +69,7 @@ _THREAD_THRESHOLD = 1024 * 1024
 
 # Staged uploads live in the (never listed) checkpoint folder of the target's directory.
 UPLOAD_DIR = ".onelake-uploads~"
+UPLOAD_BLOCK = 4 * 1024 * 1024
 
 
 @dataclass
@@ -217,6 +218,8 @@ class OneLakeContentsManager(AsyncContentsManager):
         except config.SettingsError as error:
             raise ValueError(f"OneLakeContentsManager: {error}") from None
         self.paths = PathMapper(str(self.settings.root))
+        self._export_settings_for_kernels()
+        self._install_session_manager()
         if self.store is None:
             credential = AsyncBrokerCredential.from_settings(self.settings)
             self.store = OneLakeStore(
@@ -242,6 +245,26 @@ class OneLakeContentsManager(AsyncContentsManager):
         self._initialised = True
         if self.preferred_dir:
             self.preferred_dir = self.preferred_dir
+
+    def _export_settings_for_kernels(self) -> None:
+        """Kernels inherit the server's environment: give them the OneLake settings, so that
+        `onelake_contents.fs()` works in a notebook without configuration."""
+        for name, setting in config.SETTINGS.items():
+            value = self.settings.values.get(name)
+            if value:
+                os.environ.setdefault(setting.env, str(value))
+
+    def _install_session_manager(self) -> None:
+        """Kernels learn their notebook's OneLake folder from OneLakeSessionManager; the server
+        creates its session manager right after this manager, so swap in ours when it would use
+        jupyter_server's own (a configured one is left alone)."""
+        from jupyter_server.services.sessions.sessionmanager import SessionManager
+
+        from .kernel import OneLakeSessionManager
+
+        parent = self.parent
+        if parent is not None and getattr(parent, "session_manager_class", None) is SessionManager:
+            parent.session_manager_class = OneLakeSessionManager
 
     def info_string(self) -> str:
         return f"Serving contents from OneLake: workspace {self.settings.workspace}, folder {self.paths.root}"
@@ -551,7 +574,7 @@ class OneLakeContentsManager(AsyncContentsManager):
             model = self._notebook_base(path, blob.entry)
             if content:
                 nb, validation_error = await self._to_thread(self._parse_notebook, blob.data, path, len(blob.data))
-                self.mark_trusted_cells(nb, path)
+                await self._mark_trusted(nb, path)
                 model.update(content=nb, format="json")
                 self.validate_notebook_model(model, validation_error)
         else:
@@ -658,9 +681,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         ol = self._ol(path)
         data = self._file_bytes(model.get("content"), "base64", path)
         if chunk == 1:
-            parent, name = split(ol)
-            staging = f"{parent}/{CHECKPOINT_DIR}/{UPLOAD_DIR}/{name}.{uuid.uuid4().hex[:12]}"
-            upload = self._uploads[ol] = _Upload(staging)
+            upload = self._uploads[ol] = self._new_upload(ol)
         else:
             upload = self._uploads.get(ol)
             if upload is None:
@@ -675,18 +696,50 @@ class OneLakeContentsManager(AsyncContentsManager):
         if upload.size + len(data) > self.max_upload_bytes:
             del self._uploads[ol]
             raise HTTPError(413, f"{path} is larger than the {self.max_upload_bytes}-byte upload limit")
-        block_id = base64.b64encode(f"{len(upload.blocks):08d}".encode()).decode()
         try:
-            with self._errors(path):
-                await self.store.stage_block(upload.staging, block_id, data)
+            await self._stage(path, upload, data)
         except HTTPError:
             self._uploads.pop(ol, None)
             raise
-        upload.add(block_id, data)
         if chunk != -1:
             now = datetime.now(UTC)
             return self._model_without_content(path, Entry(ol, False, upload.size, now, now, ""))
         del self._uploads[ol]
+        return await self._publish(path, ol, upload)
+
+    @staticmethod
+    def _new_upload(ol: str) -> _Upload:
+        parent, name = split(ol)
+        return _Upload(f"{parent}/{CHECKPOINT_DIR}/{UPLOAD_DIR}/{name}.{uuid.uuid4().hex[:12]}")
+
+    async def _stage(self, path: str, upload: _Upload, data: bytes) -> None:
+        block_id = base64.b64encode(f"{len(upload.blocks):08d}".encode()).decode()
+        with self._errors(path):
+            await self.store.stage_block(upload.staging, block_id, data)
+        upload.add(block_id, data)
+
+    async def upload(self, path: str, handle, size: int, progress=None) -> dict:
+        """Upload from a binary file object (the CLI's `put`): one Put Blob when small, else staged
+        4 MiB blocks published with one rename, as for JupyterLab's chunked uploads."""
+        path = normalize_api_path(path)
+        if not path:
+            raise HTTPError(400, "Cannot save over the root directory")
+        self._refuse_hidden(path, "upload")
+        await self._ready()
+        if size <= UPLOAD_BLOCK:
+            data = await asyncio.to_thread(handle.read)
+            entry = await self._write(path, data, mimetypes.guess_type(path)[0])
+            if progress:
+                progress(len(data))
+            return self._model_without_content(path, entry)
+        if size > self.max_upload_bytes:
+            raise HTTPError(413, f"{path} is larger than the {self.max_upload_bytes}-byte upload limit")
+        ol = self._ol(path)
+        upload = self._new_upload(ol)
+        while data := await asyncio.to_thread(handle.read, UPLOAD_BLOCK):
+            await self._stage(path, upload, data)
+            if progress:
+                progress(len(data))
         return await self._publish(path, ol, upload)
 
     async def _publish(self, path: str, ol: str, upload: _Upload) -> dict:
@@ -717,16 +770,39 @@ class OneLakeContentsManager(AsyncContentsManager):
             self.log.info("Abandoning the unfinished upload of %s", key)
             del self._uploads[key]
 
+    # Trust, as jupyter_server's check_and_sign / mark_trusted_cells, with the signature (an HMAC
+    # over the whole notebook) computed off the loop; the notary's SQLite store is used only on
+    # the loop's thread, which owns it.
+    async def _sign_if_trusted(self, nb, path: str) -> None:
+        if not self.notary.check_cells(nb):
+            self.log.warning("Notebook %s is not trusted", path)
+            return
+        signature = await asyncio.to_thread(self.notary.compute_signature, nb)
+        try:
+            self.notary.store.store_signature(signature, self.notary.algorithm)
+        except Exception:
+            self.log.warning("Signature store unavailable; recreating it", exc_info=True)
+            self.notary.store = self.notary.store_factory()
+            self.notary.store.store_signature(signature, self.notary.algorithm)
+
+    async def _mark_trusted(self, nb, path: str) -> None:
+        signature = await asyncio.to_thread(self.notary.compute_signature, nb)
+        try:
+            trusted = self.notary.store.check_signature(signature, self.notary.algorithm)
+        except Exception:
+            self.log.warning("Signature store unavailable for %s", path, exc_info=True)
+            trusted = False
+        self.notary.mark_cells(nb, trusted)
+
     async def _notebook_bytes(self, content, path: str) -> tuple[bytes, dict]:
         if not isinstance(content, dict):
             raise HTTPError(400, "A notebook's content must be a JSON object")
 
         try:
-            nb = nbformat.from_dict(content)
-            # the notary's SQLite store belongs to the loop's thread, as in jupyter_server's managers
-            self.check_and_sign(nb, path)
+            nb = await asyncio.to_thread(nbformat.from_dict, content)
         except Exception as error:
             raise HTTPError(400, f"Invalid notebook {path}: {error}") from None
+        await self._sign_if_trusted(nb, path)
 
         def serialise():
             validation_error: dict = {}

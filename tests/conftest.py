@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 
 import aiohttp
@@ -20,6 +21,16 @@ ITEM = "Item.Lakehouse"
 FILES = f"{ITEM}/Files"
 # No SDK retries in conformance tests: each request the test causes is one request in the log.
 NO_RETRY = {"retry_total": 0}
+
+
+@pytest.fixture(autouse=True)
+def _onelake_environment():
+    """Managers export their settings to os.environ for kernels; keep tests from leaking them."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("ONELAKE_")}
+    yield
+    for key in [k for k in os.environ if k.startswith("ONELAKE_")]:
+        del os.environ[key]
+    os.environ.update(saved)
 
 
 @pytest.fixture

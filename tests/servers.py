@@ -118,3 +118,75 @@ class JupyterServer:
     def files(self, path: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 120)
         return self.session.get(f"{self.url}/files/{quote(path)}", **kwargs)
+
+
+def run_in_kernel(server: JupyterServer, notebook_path: str, code: str, timeout: float = 120) -> str:
+    """Start a session for a notebook through the REST API, run code in its kernel over the
+    websocket, and return what it printed (raises with the traceback on an error)."""
+    import asyncio
+    import json
+    import uuid
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    session = server.session.post(
+        f"{server.url}/api/sessions",
+        json={"path": notebook_path, "type": "notebook", "name": notebook_path, "kernel": {"name": "python3"}},
+        timeout=60,
+    )
+    session.raise_for_status()
+    kernel_id = session.json()["kernel"]["id"]
+
+    async def execute() -> str:
+        ws_url = server.url.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
+        request = HTTPRequest(ws_url, headers={"Authorization": f"token {server.token}"})
+        connection = await websocket_connect(request)
+        msg_id = uuid.uuid4().hex
+        connection.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": "test",
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "channel": "shell",
+                    "content": {
+                        "code": code,
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
+                }
+            )
+        )
+        printed, error = [], None
+        while True:
+            raw = await asyncio.wait_for(connection.read_message(), timeout)
+            if raw is None:
+                raise RuntimeError("kernel websocket closed")
+            message = json.loads(raw)
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = message["msg_type"]
+            if kind == "stream":
+                printed.append(message["content"]["text"])
+            elif kind == "error":
+                error = "\n".join(message["content"]["traceback"])
+            elif kind == "status" and message["content"]["execution_state"] == "idle":
+                break
+        connection.close()
+        if error:
+            raise RuntimeError(error)
+        return "".join(printed)
+
+    try:
+        return asyncio.run(execute())
+    finally:
+        server.session.delete(f"{server.url}/api/sessions/{session.json()['id']}", timeout=60)

@@ -219,12 +219,12 @@ class Emulator:
         async def main() -> None:
             import signal
 
-            info = await self.start_async()
-            on_ready(info)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, stop.set)  # before the ready line: a signal right after it stops cleanly
+            info = await self.start_async()
+            on_ready(info)
             await stop.wait()
             await self.stop_async()
 

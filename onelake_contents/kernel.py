@@ -1,0 +1,101 @@
+"""OneLake from inside a kernel: an fsspec filesystem (adlfs) on the broker's credential.
+
+Kernels run in a local folder; the server hands them its `ONELAKE_*` settings in the environment
+and jupyter_server sets `JPY_SESSION_NAME` to the notebook's path, so:
+
+    import onelake_contents, pandas
+    fs = onelake_contents.fs()
+    df = pandas.read_csv(onelake_contents.url("data.csv"), storage_options=onelake_contents.storage_options())
+    fs.ls(onelake_contents.notebook_dir())
+
+With a private CA (ONELAKE_CA_FILE), open files through `fs()`, which trusts it:
+`pandas.read_csv(fs.open(onelake_contents.notebook_dir() + "/data.csv"))`.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+
+from jupyter_server.services.sessions.sessionmanager import SessionManager
+
+from . import config
+from .credential import AsyncBrokerCredential
+
+
+def _settings(**overrides) -> config.ResolvedSettings:
+    settings = config.resolve(overrides)
+    settings.require("workspace", "root", "broker_url")
+    return settings
+
+
+def _blob_host(settings: config.ResolvedSettings) -> str:
+    host = str(settings.endpoint).split("://", 1)[-1].rstrip("/")
+    return host.replace(".dfs.", ".blob.")
+
+
+def storage_options(**overrides) -> dict:
+    """fsspec `storage_options` for adlfs (pandas, pyarrow, dask take them as they are)."""
+    settings = _settings(**overrides)
+    credential = AsyncBrokerCredential.from_settings(settings)
+    return {"account_name": "onelake", "account_host": _blob_host(settings), "credential": credential}
+
+
+def fs(**overrides):
+    """An adlfs `AzureBlobFileSystem` on OneLake; paths are `<workspace>/<item>/...`."""
+    from adlfs import AzureBlobFileSystem
+    from azure.storage.blob.aio import BlobServiceClient
+
+    options = storage_options(**overrides)
+    ca_file = _settings(**overrides).ca_file
+    filesystem = AzureBlobFileSystem(**options)
+    if ca_file:
+        # adlfs builds its client without TLS options; a private CA (or the emulator's) needs one
+        filesystem.service_client = BlobServiceClient(
+            f"https://{options['account_host']}", credential=options["credential"], connection_verify=ca_file
+        )
+    return filesystem
+
+
+def notebook_dir(**overrides) -> str:
+    """The OneLake folder of the running notebook, as an fsspec path (`workspace/item/...`).
+
+    The server puts it in ONELAKE_NOTEBOOK_DIR when it starts the kernel (OneLakeSessionManager);
+    elsewhere (a console, a script) it is the root folder.
+    """
+    from_server = os.environ.get("ONELAKE_NOTEBOOK_DIR")
+    if from_server and not overrides:
+        return from_server
+    settings = _settings(**overrides)
+    return posixpath.join(str(settings.workspace), str(settings.root).strip("/"))
+
+
+def url(path: str = "", **overrides) -> str:
+    """`abfs://` URL of a path relative to the notebook's folder (or absolute in the root with '/')."""
+    settings = _settings(**overrides)
+    if path.startswith("/"):
+        full = posixpath.join(str(settings.workspace), str(settings.root).strip("/"), path.lstrip("/"))
+    else:
+        full = posixpath.join(notebook_dir(**overrides), path)
+    return f"abfs://{full}"
+
+
+class OneLakeSessionManager(SessionManager):
+    """Jupyter's session manager, telling each kernel where its notebook lives in OneLake.
+
+    Kernels run in a local folder, so jupyter_server's JPY_SESSION_NAME cannot say it; this adds
+    ONELAKE_NOTEBOOK_PATH (the notebook's path under the root), ONELAKE_NOTEBOOK_DIR (its folder as
+    an fsspec path for `fs()`) and ONELAKE_NOTEBOOK_URL (the folder's abfss:// URL).
+    OneLakeContentsManager installs it when the server uses jupyter_server's own session manager.
+    """
+
+    def get_kernel_env(self, path, name=None):
+        env = super().get_kernel_env(path, name)
+        cm = self.contents_manager
+        if path and hasattr(cm, "onelake_url") and hasattr(cm, "settings"):
+            api_path = path.strip("/")
+            folder = posixpath.dirname(api_path)
+            env["ONELAKE_NOTEBOOK_PATH"] = api_path
+            env["ONELAKE_NOTEBOOK_DIR"] = posixpath.join(str(cm.settings.workspace), cm.paths.to_onelake(folder))
+            env["ONELAKE_NOTEBOOK_URL"] = cm.onelake_url(folder)
+        return env

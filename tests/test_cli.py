@@ -1,0 +1,178 @@
+"""The `onelake-contents` command against the emulator: every verb, --json, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from onelake_contents.cli import main
+from tests.conftest import FILES, ITEM, WORKSPACE
+
+ROOT = f"{FILES}/home/cli"
+
+
+@pytest.fixture
+def env(emulator, monkeypatch, tmp_path):
+    values = {
+        "ONELAKE_ENDPOINT": emulator.endpoint,
+        "ONELAKE_WORKSPACE": WORKSPACE,
+        "ONELAKE_ROOT": ROOT,
+        "ONELAKE_BROKER_URL": emulator.broker_url,
+        "ONELAKE_BROKER_TOKEN": emulator.broker_token,
+        "ONELAKE_CA_FILE": emulator.ca_file,
+        "ONELAKE_CONFIG": str(tmp_path / "config.json"),
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def run_json(capsys, *argv):
+    code, out = run(capsys, *argv, "--json")
+    return code, json.loads(out)
+
+
+def stored(emulator, path: str) -> bytes | None:
+    node = emulator.namespace.workspaces[WORKSPACE].nodes.get(f"{ROOT}/{path}")
+    return None if node is None else node.data
+
+
+def test_put_get_ls_mv_rm(env, emulator, capsys, tmp_path):
+    local = tmp_path / "data.csv"
+    local.write_text("a,b\n1,2\n")
+    code, out = run_json(capsys, "put", str(local), "reports/data.csv")
+    assert code == 0 and out["size"] == 8
+    assert stored(emulator, "reports/data.csv") == b"a,b\n1,2\n"
+
+    code, out = run_json(capsys, "ls", "reports")
+    assert code == 0 and [(e["name"], e["type"], e["size"]) for e in out] == [("data.csv", "file", 8)]
+    code, text = run(capsys, "ls", "-l", "")
+    assert code == 0 and "reports/" in text
+
+    code, out = run_json(capsys, "get", "reports/data.csv", str(tmp_path / "back.csv"))
+    assert code == 0 and (tmp_path / "back.csv").read_text() == "a,b\n1,2\n"
+
+    code, out = run_json(capsys, "mv", "reports/data.csv", "reports/renamed.csv")
+    assert code == 0 and stored(emulator, "reports/renamed.csv") == b"a,b\n1,2\n"
+
+    code, out = run_json(capsys, "rm", "reports")
+    assert code == 1 and "-r" in out["error"]
+    code, out = run_json(capsys, "rm", "-r", "reports")
+    assert code == 0 and stored(emulator, "reports/renamed.csv") is None
+
+
+def test_put_large_file_is_atomic_in_blocks(env, emulator, capsys, tmp_path):
+    data = os.urandom(9 * 1024 * 1024 + 5)
+    local = tmp_path / "big.bin"
+    local.write_bytes(data)
+    emulator.reset_requests()
+    code, out = run_json(capsys, "put", str(local), "big.bin")
+    assert code == 0 and out["size"] == len(data)
+    assert stored(emulator, "big.bin") == data
+    ops = [
+        r.operation for r in emulator.requests() if r.operation in ("PutBlock", "PutBlockList", "RenamePath", "PutBlob")
+    ]
+    assert ops == ["PutBlock"] * 3 + ["PutBlockList", "RenamePath"]
+    code, _ = run(capsys, "get", "big.bin", str(tmp_path))
+    assert code == 0 and (tmp_path / "big.bin").read_bytes() == data
+
+
+def test_checkpoints_verbs(env, emulator, capsys, tmp_path):
+    local = tmp_path / "n.txt"
+    local.write_text("v1")
+    run(capsys, "put", str(local), "n.txt")
+    code, created = run_json(capsys, "checkpoints", "create", "n.txt")
+    assert code == 0 and created["id"]
+    local.write_text("v2")
+    run(capsys, "put", str(local), "n.txt")
+    code, listed = run_json(capsys, "checkpoints", "list", "n.txt")
+    assert [c["id"] for c in listed] == [created["id"]]
+    code, _ = run_json(capsys, "checkpoints", "restore", "n.txt", created["id"])
+    assert code == 0 and stored(emulator, "n.txt") == b"v1"
+    code, out = run_json(capsys, "checkpoints", "restore", "n.txt", "no-such-id")
+    assert code == 1 and out["status"] == 404
+    assert run(capsys, "checkpoints", "restore", "n.txt")[0] == 2
+
+
+def test_failures_have_exit_codes(env, emulator, capsys, tmp_path):
+    code, out = run_json(capsys, "get", "missing.txt", str(tmp_path / "x"))
+    assert code == 1 and out["status"] == 404
+    assert not list(tmp_path.glob(".x.part*")) and not (tmp_path / "x").exists()
+    code, out = run_json(capsys, "mv", "missing.txt", "other.txt")
+    assert code == 1
+    code, out = run_json(capsys, "ls", "../escape")
+    assert code == 1 and out["status"] == 404
+    code, _ = run(capsys, "put", str(tmp_path / "nope.bin"), "x")
+    assert code == 2
+
+
+def test_bad_settings_exit_2(env, monkeypatch, capsys):
+    monkeypatch.delenv("ONELAKE_WORKSPACE")
+    code, out = run_json(capsys, "ls")
+    assert code == 2 and "ONELAKE_WORKSPACE" in out["error"]
+
+
+def test_check_reports_each_step(env, emulator, capsys):
+    code, out = run_json(capsys, "check")
+    assert code == 0 and out["ok"]
+    assert [s["step"] for s in out["steps"]] == ["settings", "broker token", "list root", "write probe", "delete probe"]
+    assert out["steps"][0]["detail"]["workspace"] == {"value": WORKSPACE, "source": "env ONELAKE_WORKSPACE"}
+    assert out["steps"][0]["detail"]["broker_token"]["value"] == "(set)"
+    assert emulator.broker_token not in json.dumps(out)
+    assert not [p for p in emulator.namespace.workspaces[WORKSPACE].nodes if ".onelake-contents-check" in p]
+
+
+def test_check_names_the_failing_step(env, emulator, capsys):
+    emulator.broker.state.outage_status = 503
+    code, out = run_json(capsys, "check")
+    assert code == 1 and not out["ok"]
+    failed = out["steps"][-1]
+    assert failed["step"] == "broker token" and emulator.broker_url in failed["error"] and "503" in failed["error"]
+    code, text = run(capsys, "check")
+    assert code == 1 and "[FAIL] broker token" in text
+
+
+def test_configure_writes_the_config_file(env, monkeypatch, capsys, tmp_path):
+    target = tmp_path / "saved.json"
+    code, out = run_json(
+        capsys,
+        "configure",
+        "--file",
+        str(target),
+        "--workspace",
+        "w2",
+        "--root",
+        f"{ITEM}/Files/x",
+        "--broker-url",
+        "https://b.example",
+    )
+    assert code == 0
+    assert json.loads(target.read_text()) == {
+        "workspace": "w2",
+        "root": f"{ITEM}/Files/x",
+        "broker_url": "https://b.example",
+    }
+    code, out = run_json(capsys, "configure", "--file", str(target), "--root", f"{ITEM}/Tables/bad")
+    assert code == 2 and "root" in out["error"]
+
+
+def test_module_entry_point_runs_without_a_terminal(env):
+    result = subprocess.run(
+        [sys.executable, "-m", "onelake_contents", "ls", "--json"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
