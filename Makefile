@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint emulator clean
+.PHONY: demo test lint bench emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check onelake_contents tests
-	$(BIN)/ruff format --check onelake_contents tests
+	$(BIN)/ruff check onelake_contents tests benchmarks jupyter_config
+	$(BIN)/ruff format --check onelake_contents tests benchmarks
+
+# Requests per action and time under an injected RTT, against local disk and s3contents; writes
+# benchmarks/RESULTS.md and benchmarks/latency-vs-rtt.png. ARGS="--rtt-ms 50" to change the RTT.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python -m benchmarks.run --plot --check-budgets $(ARGS)
 
 # A local OneLake on a free port, until Ctrl-C. Extra flags: make emulator ARGS="--data-dir .onelake-dev"
 emulator: $(STAMP)

@@ -32,20 +32,26 @@ class JupyterServer:
         *extra_args: str,
         env: dict | None = None,
         extensions: dict[str, bool] | None = None,
+        contents_manager_class: str = "onelake_contents.OneLakeContentsManager",
+        root_dir: Path | None = None,
     ):
+        """`info` is the emulator's (None for a server that does not use OneLake)."""
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         self.log_path = workdir / f"jupyter-{self.port}.log"
         environment = dict(os.environ)
+        if info is not None:
+            environment.update(
+                ONELAKE_ENDPOINT=info.endpoint,
+                ONELAKE_WORKSPACE=workspace,
+                ONELAKE_ROOT=root,
+                ONELAKE_BROKER_URL=info.broker_url,
+                ONELAKE_BROKER_TOKEN=info.broker_token,
+                ONELAKE_CA_FILE=info.ca_file,
+            )
         environment.update(
-            ONELAKE_ENDPOINT=info.endpoint,
-            ONELAKE_WORKSPACE=workspace,
-            ONELAKE_ROOT=root,
-            ONELAKE_BROKER_URL=info.broker_url,
-            ONELAKE_BROKER_TOKEN=info.broker_token,
-            ONELAKE_CA_FILE=info.ca_file,
             ONELAKE_CONFIG=str(workdir / "no-config.json"),
             JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),
             JUPYTER_DATA_DIR=str(workdir / "jupyter-data"),
@@ -56,12 +62,12 @@ class JupyterServer:
             sys.executable,
             "-m",
             "jupyter_server",
-            "--ServerApp.contents_manager_class=onelake_contents.OneLakeContentsManager",
+            f"--ServerApp.contents_manager_class={contents_manager_class}",
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
             "--ServerApp.ip=127.0.0.1",
             "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={workdir}",
+            f"--ServerApp.root_dir={root_dir or workdir}",
             f"--IdentityProvider.token={self.token}",
             "--allow-root",
             # jupytext's async wrapper cannot name new notebooks on an async manager (see README)

@@ -1,0 +1,366 @@
+"""`make bench`: requests per action and wall time under an injected round-trip time.
+
+    python -m benchmarks.run                      # full run (RTT 25 ms), writes RESULTS.md and a plot
+    python -m benchmarks.run --smoke --backends onelake --check-budgets   # the CI-sized run
+
+Every action goes through a real Jupyter Server's REST API, as JupyterLab sends it. For each:
+store requests (OneLake emulator's log, or requests through the S3 proxy), median and p95 wall
+time, and the ratio of the median to the floor (requests x RTT).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import requests
+from nbformat.v4 import new_code_cell, new_notebook
+
+from benchmarks.harness import Backend, LocalBackend, OneLakeBackend, S3Backend, clean
+
+HERE = Path(__file__).parent
+# DESIGN §3: the most OneLake requests an action may cost (checked with --check-budgets).
+BUDGETS = {
+    "list dir (cold)": 1,
+    "list dir (warm)": 0,
+    "open notebook": 1,
+    "save notebook": 1,
+    "new untitled notebook": 2,
+    "rename dir of files": 2,
+    "create checkpoint": 2,
+    "list checkpoints": 1,
+    "restore checkpoint": 2,
+}
+
+
+@dataclass
+class Sizes:
+    dirs: tuple[int, ...]
+    notebooks: dict[str, int]
+    rename_files: int
+    upload_mib: int
+    clients: int
+    repeats: int
+
+    @classmethod
+    def full(cls) -> Sizes:
+        return cls((10, 1000, 10000), {"100 KiB": 100 * 1024, "5 MiB": 5 * 1024 * 1024}, 1000, 20, 50, 5)
+
+    def cold_copies(self, n: int) -> int:
+        """Cold listings need a directory each; the largest get fewer samples (seeding cost)."""
+        return min(self.repeats, 3) if n >= 10000 else self.repeats
+
+    @classmethod
+    def smoke(cls) -> Sizes:
+        return cls((10, 200), {"100 KiB": 100 * 1024}, 100, 3, 10, 3)
+
+
+@dataclass
+class Result:
+    action: str
+    backend: str
+    times_ms: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times_ms)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.times_ms)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+    @property
+    def store_requests(self) -> float | None:
+        counted = [r for r in self.requests if r is not None]
+        return statistics.median(counted) if counted else None
+
+
+def notebook_bytes(size: int) -> bytes:
+    line = "x = 1  # " + "o" * 60 + "\n"
+    per_cell = line * 20
+    cells = [new_code_cell(per_cell) for _ in range(max(1, size // len(per_cell)))]
+    return nbformat.writes(new_notebook(cells=cells)).encode()
+
+
+def seed_for(sizes: Sizes) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for n in sizes.dirs:
+        for copy in range(sizes.cold_copies(n)):
+            for i in range(n):
+                files[f"list{n}-{copy}/f{i:05d}.txt"] = b"x"
+        for i in range(n):
+            files[f"list{n}-warm/f{i:05d}.txt"] = b"x"
+    for label, size in sizes.notebooks.items():
+        files[f"nb/{label.replace(' ', '')}.ipynb"] = notebook_bytes(size)
+    for i in range(sizes.rename_files):
+        files[f"renameme/f{i:05d}.txt"] = b"x"
+    for i in range(sizes.clients):
+        files[f"clients/c{i:03d}.ipynb"] = notebook_bytes(20 * 1024)
+    return files
+
+
+class Bench:
+    def __init__(self, backend: Backend, sizes: Sizes):
+        self.backend = backend
+        self.sizes = sizes
+        self.server = backend.server
+        self.results: list[Result] = []
+
+    def measure(self, action: str, call, samples: int, setup=None) -> Result:
+        result = Result(action, self.backend.name)
+        for i in range(samples):
+            if setup is not None:
+                setup(i)
+            self.backend.reset()
+            started = time.perf_counter()
+            response = call(i)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response is not None and response.status_code >= 400:
+                raise RuntimeError(f"{self.backend.name} {action}: HTTP {response.status_code} {response.text[:300]}")
+            result.times_ms.append(elapsed)
+            result.requests.append(self.backend.requests())
+        self.results.append(result)
+        return result
+
+    def run(self) -> list[Result]:
+        s, api = self.sizes, self.server.api
+        api("GET", "")  # root known, as after opening JupyterLab
+        for n in s.dirs:
+            self.measure(f"list dir of {n} (cold)", lambda i, n=n: api("GET", f"list{n}-{i}"), s.cold_copies(n))
+            api("GET", f"list{n}-warm")
+            self.measure(f"list dir of {n} (warm)", lambda i, n=n: api("GET", f"list{n}-warm"), s.repeats)
+        for label in s.notebooks:
+            path = f"nb/{label.replace(' ', '')}.ipynb"
+            self.measure(f"open {label} notebook", lambda i, p=path: api("GET", p), s.repeats)
+            model = api("GET", path).json()
+            body = {"type": "notebook", "content": model["content"]}
+            self.measure(f"save {label} notebook", lambda i, p=path, b=body: api("PUT", p, json=b), s.repeats)
+        api("PUT", "new", json={"type": "directory"})
+        self.measure("new untitled notebook", lambda i: api("POST", "new", json={"type": "notebook"}), s.repeats)
+        names = ["renameme", "renamed"]
+        self.measure(
+            f"rename dir of {s.rename_files} files",
+            lambda i: api("PATCH", names[i % 2], json={"path": names[(i + 1) % 2]}),
+            min(s.repeats, 3),
+        )
+        cp = "nb/100KiB.ipynb"
+        created: list[str] = []
+
+        def create(i):
+            response = api("POST", f"{cp}/checkpoints")
+            created.append(response.json()["id"])
+            return response
+
+        self.measure("create checkpoint", create, s.repeats)
+        self.measure("list checkpoints", lambda i: api("GET", f"{cp}/checkpoints"), s.repeats)
+        self.measure("restore checkpoint", lambda i: api("POST", f"{cp}/checkpoints/{created[0]}"), s.repeats)
+        payload = bytes(range(256)) * (s.upload_mib * 4096)
+        api("PUT", "up", json={"type": "directory"})
+        self.measure(
+            f"upload {s.upload_mib} MiB in 1 MiB chunks", lambda i: upload(self.server, f"up/u{i}.bin", payload), 2
+        )
+        self.concurrency()
+        return self.results
+
+    def concurrency(self) -> None:
+        """N clients at once, each opening and saving its own notebook."""
+        n = self.sizes.clients
+        sessions = [requests.Session() for _ in range(n)]
+        for session in sessions:
+            session.headers.update(self.server.session.headers)
+
+        def client(i: int) -> None:
+            url = f"{self.server.url}/api/contents/clients/c{i:03d}.ipynb"
+            model = sessions[i].get(url, timeout=120).json()
+            sessions[i].put(url, json={"type": "notebook", "content": model["content"]}, timeout=120).raise_for_status()
+
+        lag_url = f"{self.server.url}/api/bench-lag"
+        self.server.session.delete(lag_url, timeout=10)
+        self.backend.reset()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(n) as pool:
+            list(pool.map(client, range(n)))
+        wall = (time.perf_counter() - started) * 1000
+        store = self.backend.requests()
+        lag = self.server.session.get(lag_url, timeout=10).json()["max_lag_ms"]
+        result = Result(f"{n} clients open+save at once", self.backend.name, [wall], [store])
+        result.extra = {"lag_ms": lag, "store_rps": round(store / (wall / 1000)) if store else None}
+        self.results.append(result)
+
+
+def upload(server, path: str, data: bytes) -> requests.Response:
+    chunk = 1024 * 1024
+    pieces = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    response = None
+    for number, piece in enumerate(pieces, start=1):
+        model = {
+            "type": "file",
+            "format": "base64",
+            "chunk": -1 if number == len(pieces) else number,
+            "content": base64.b64encode(piece).decode(),
+        }
+        response = server.api("PUT", path, json=model)
+        response.raise_for_status()
+    return response
+
+
+def start(kind: str, workdir: Path, rtt: float, sizes: Sizes) -> Backend:
+    seed = seed_for(sizes)
+    return {"onelake": OneLakeBackend, "local": LocalBackend, "s3": S3Backend}[kind](workdir / kind, rtt, seed)
+
+
+def budget_key(action: str) -> str | None:
+    for key in BUDGETS:
+        base = key.replace(" (cold)", "").replace(" (warm)", "")
+        if action.startswith("list dir") and key.startswith("list dir") and key.split(" ")[-1] == action.split(" ")[-1]:
+            return key
+        if not action.startswith("list dir") and action.replace(" 100 KiB", "").replace(" 5 MiB", "").startswith(base):
+            return key
+        if action.startswith("rename dir") and key == "rename dir of files":
+            return key
+    return None
+
+
+def table(results: list[Result], rtt: float) -> str:
+    lines = [
+        "| action | contents manager | store requests | median ms | p95 ms | floor ms (requests x RTT) | median / floor |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        req = r.store_requests
+        floor = req * rtt if req else 0
+        ratio = f"{r.median / floor:.1f}" if floor else "–"
+        extra = ""
+        if r.extra:
+            rate = f", {r.extra['store_rps']} store req/s" if r.extra["store_rps"] else ""
+            extra = f" (server loop lag {r.extra['lag_ms']} ms{rate})"
+        lines.append(
+            f"| {r.action}{extra} | {r.backend} | {'–' if req is None else f'{req:g}'} | {r.median:.0f} | {r.p95:.0f} | "
+            f"{floor:.0f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), sharey=False)
+    for ax, (action, by_backend) in zip(axes, curves.items(), strict=True):
+        for backend, points in by_backend.items():
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=backend)
+        ax.set_title(action)
+        ax.set_xlabel("round-trip time to the store (ms)")
+        ax.set_ylabel("median wall time (ms)")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def sweep(kinds: list[str], rtts: list[float], workdir: Path) -> dict:
+    """list / open / save at several RTTs, for the plot."""
+    sizes = Sizes((100,), {"100 KiB": 100 * 1024}, 10, 1, 2, 5)
+    curves: dict[str, dict[str, list]] = {
+        "list dir of 100": {},
+        "open 100 KiB notebook": {},
+        "save 100 KiB notebook": {},
+    }
+    for kind in kinds:
+        for rtt in rtts:
+            clean(workdir / f"sweep-{kind}-{rtt:g}")
+            backend = start(kind, workdir / f"sweep-{kind}-{rtt:g}", rtt, sizes)
+            try:
+                bench = Bench(backend, sizes)
+                api = backend.server.api
+                api("GET", "")
+                res = [
+                    bench.measure("list", lambda i: api("GET", f"list100-{i % 5}"), 5),
+                    bench.measure("open", lambda i: api("GET", "nb/100KiB.ipynb"), 5),
+                ]
+                body = {"type": "notebook", "content": api("GET", "nb/100KiB.ipynb").json()["content"]}
+                res.append(bench.measure("save", lambda i: api("PUT", "nb/100KiB.ipynb", json=body), 5))
+                for action, r in zip(curves, res, strict=True):
+                    curves[action].setdefault(backend.name, []).append((rtt, r.median))
+            finally:
+                backend.stop()
+    return curves
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rtt-ms", type=float, default=25.0, help="injected round trip to the store (default 25)")
+    parser.add_argument("--backends", default="onelake,local,s3", help="comma-separated: onelake, local, s3")
+    parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
+    parser.add_argument("--check-budgets", action="store_true", help="exit 1 if OneLake requests exceed DESIGN §3")
+    parser.add_argument("--out", help="write the Markdown report here (default benchmarks/RESULTS.md for full runs)")
+    parser.add_argument("--plot", action="store_true", help="also sweep RTTs and draw benchmarks/latency-vs-rtt.png")
+    args = parser.parse_args(argv)
+    sizes = Sizes.smoke() if args.smoke else Sizes.full()
+    kinds = [k.strip() for k in args.backends.split(",") if k.strip()]
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="onelake-bench-") as tmp:
+        workdir = Path(tmp)
+        for kind in kinds:
+            backend = start(kind, workdir, args.rtt_ms, sizes)
+            try:
+                results += Bench(backend, sizes).run()
+            finally:
+                backend.stop()
+        curves = sweep(kinds, [0, 10, 25, 50, 100], workdir) if args.plot else None
+    report = [
+        f"# Benchmark results\n\nRun {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}, {_cpus()} CPUs; injected round trip to the store "
+        f"**{args.rtt_ms:g} ms** (the OneLake emulator's `--latency-ms`; a delaying TCP proxy in front of moto for S3; "
+        "none for local disk). Every action goes through a real Jupyter Server's REST API; `store requests` are those "
+        "the action cost at the store (median over the samples).\n",
+        table(results, args.rtt_ms),
+    ]
+    if curves:
+        plot(curves, HERE / "latency-vs-rtt.png")
+        report.append("\n![latency vs RTT](latency-vs-rtt.png)\n")
+    text = "\n".join(report) + "\n"
+    print(text)
+    out = args.out or (None if args.smoke else str(HERE / "RESULTS.md"))
+    if out:
+        Path(out).write_text(text)
+    if args.check_budgets:
+        over = [
+            (r.action, r.store_requests, BUDGETS[key])
+            for r in results
+            if r.backend == OneLakeBackend.name
+            and (key := budget_key(r.action))
+            and r.store_requests is not None
+            and r.store_requests > BUDGETS[key]
+        ]
+        for action, got, budget in over:
+            print(f"BUDGET EXCEEDED: {action}: {got:g} requests, budget {budget}", file=sys.stderr)
+        if over:
+            return 1
+        print(json.dumps({"budgets": "ok", "checked": sum(1 for r in results if budget_key(r.action))}))
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
