@@ -242,7 +242,7 @@ def table(results: list[Result], rtt: float) -> str:
     for r in results:
         req = r.store_requests
         floor = req * rtt if req else 0
-        ratio = f"{r.median / floor:.1f}" if floor else "–"
+        ratio = f"{r.median / floor:.1f}" if floor else "-"
         extra = ""
         if r.extra:
             rate = f", {r.extra['store_rps']} store req/s" if r.extra["store_rps"] else ""
@@ -290,11 +290,11 @@ def sweep(kinds: list[str], rtts: list[float], workdir: Path) -> dict:
                 api = backend.server.api
                 api("GET", "")
                 res = [
-                    bench.measure("list", lambda i: api("GET", f"list100-{i % 5}"), 5),
-                    bench.measure("open", lambda i: api("GET", "nb/100KiB.ipynb"), 5),
+                    bench.measure("list", lambda i, api=api: api("GET", f"list100-{i % 5}"), 5),
+                    bench.measure("open", lambda i, api=api: api("GET", "nb/100KiB.ipynb"), 5),
                 ]
                 body = {"type": "notebook", "content": api("GET", "nb/100KiB.ipynb").json()["content"]}
-                res.append(bench.measure("save", lambda i: api("PUT", "nb/100KiB.ipynb", json=body), 5))
+                res.append(bench.measure("save", lambda i, api=api, body=body: api("PUT", "nb/100KiB.ipynb", json=body), 5))
                 for action, r in zip(curves, res, strict=True):
                     curves[action].setdefault(backend.name, []).append((rtt, r.median))
             finally:
