@@ -248,7 +248,7 @@ def table(results: list[Result], rtt: float) -> str:
             rate = f", {r.extra['store_rps']} store req/s" if r.extra["store_rps"] else ""
             extra = f" (server loop lag {r.extra['lag_ms']} ms{rate})"
         lines.append(
-            f"| {r.action}{extra} | {r.backend} | {'–' if req is None else f'{req:g}'} | {r.median:.0f} | {r.p95:.0f} | "
+            f"| {r.action}{extra} | {r.backend} | {'-' if req is None else f'{req:g}'} | {r.median:.0f} | {r.p95:.0f} | "
             f"{floor:.0f} | {ratio} |"
         )
     return "\n".join(lines)
@@ -294,7 +294,9 @@ def sweep(kinds: list[str], rtts: list[float], workdir: Path) -> dict:
                     bench.measure("open", lambda i, api=api: api("GET", "nb/100KiB.ipynb"), 5),
                 ]
                 body = {"type": "notebook", "content": api("GET", "nb/100KiB.ipynb").json()["content"]}
-                res.append(bench.measure("save", lambda i, api=api, body=body: api("PUT", "nb/100KiB.ipynb", json=body), 5))
+                res.append(
+                    bench.measure("save", lambda i, api=api, body=body: api("PUT", "nb/100KiB.ipynb", json=body), 5)
+                )
                 for action, r in zip(curves, res, strict=True):
                     curves[action].setdefault(backend.name, []).append((rtt, r.median))
             finally:
