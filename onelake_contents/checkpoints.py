@@ -81,7 +81,11 @@ class OneLakeCheckpoints(AsyncCheckpoints):
                 blob = await cm.store.read(cm._ol(path))
         version = cm._ol(join(self.folder(path), new_checkpoint_id()))
         with cm._errors(path):
-            entry = await cm.store.write(version, blob.data, create_only=True, metadata=dict(blob.metadata))
+            try:
+                entry = await cm.store.write(version, blob.data, create_only=True, metadata=dict(blob.metadata))
+            except AlreadyExists:
+                # ids are unique: an earlier try of this very write landed and its answer was lost
+                entry, _ = await cm.store.stat(version)
         cm.cache.put(entry)
         self._has_checkpoint.add(path)
         listing = cm.cache.listing(cm._ol(self.folder(path)))

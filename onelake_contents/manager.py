@@ -161,6 +161,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         help="Hash algorithm for `hash` in models (require_hash).",
     )
     request_retries = Int(3, config=True, help="Retries of a OneLake request on 5xx, 429 and connection errors.")
+    read_timeout = Float(60.0, config=True, help="Seconds to wait for OneLake's answer before retrying a request.")
     max_retry_after = Float(5.0, config=True, help="Longest Retry-After (s) waited for inside one Jupyter request.")
 
     checkpoints_class = Type(OneLakeCheckpoints, config=True)
@@ -228,6 +229,7 @@ class OneLakeContentsManager(AsyncContentsManager):
                 credential,
                 ca_file=self.settings.ca_file,
                 retry_total=self.request_retries,
+                read_timeout=self.read_timeout,
                 max_retry_after=self.max_retry_after,
             )
         self.cache = MetadataCache(ttl=self.metadata_ttl, maxsize=self.cache_size)
@@ -241,6 +243,10 @@ class OneLakeContentsManager(AsyncContentsManager):
         self._root_lock: asyncio.Lock | None = None
         self._transform_added = False
         self._uploads: dict[str, _Upload] = {}
+        self._swept: set[str] = set()
+        # hashes of saves whose outcome we do not know (an error after the request went out)
+        self._pending: LRUCache = LRUCache(maxsize=self.cache_size)
+        self._background: set[asyncio.Task] = set()
         self._versions: LRUCache = LRUCache(maxsize=self.cache_size)
         self._initialised = True
         if self.preferred_dir:
@@ -682,6 +688,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         data = self._file_bytes(model.get("content"), "base64", path)
         if chunk == 1:
             upload = self._uploads[ol] = self._new_upload(ol)
+            self._sweep_staging(upload.staging.rpartition("/")[0])
         else:
             upload = self._uploads.get(ol)
             if upload is None:
@@ -744,6 +751,7 @@ class OneLakeContentsManager(AsyncContentsManager):
 
     async def _publish(self, path: str, ol: str, upload: _Upload) -> dict:
         digest = upload.digest.hexdigest()
+        self._pending.setdefault(ol, set()).add(digest)  # until OneLake confirms, see _write
         content_type = NOTEBOOK_MIME if path.endswith(".ipynb") else mimetypes.guess_type(path)[0]
         cached = self.cache.lookup(ol)
         with self._errors(path):
@@ -754,8 +762,15 @@ class OneLakeContentsManager(AsyncContentsManager):
                 etag = await self.store.rename(upload.staging, ol, overwrite=True)
             except Conflict:
                 raise HTTPError(409, f"Cannot upload over {path}: it is a directory") from None
+            except NotFound:
+                # an earlier try of the publishing rename landed and its answer was lost?
+                landed, metadata = await self.store.stat(ol)
+                if metadata.get(HASH_METADATA) != digest:
+                    raise
+                etag = landed.etag
         created = cached.created if isinstance(cached, Entry) else staged.created
         entry = Entry(ol, False, upload.size, staged.last_modified, created, etag or staged.etag)
+        self._pending.pop(ol, None)
         self.cache.put(entry)
         self._contents.pop(ol, None)
         self._seen[ol] = (entry.etag, digest)
@@ -763,6 +778,32 @@ class OneLakeContentsManager(AsyncContentsManager):
         self.run_post_save_hooks(model=saved, os_path=self.onelake_url(path))
         self.emit(data={"action": "save", "path": path})
         return saved
+
+    def _sweep_staging(self, folder: str) -> None:
+        """In the background: delete staged files left by uploads that died between commit and
+        publish (a crash), once older than `upload_timeout`. Uncommitted blocks need nothing:
+        OneLake discards them."""
+        if folder in self._swept:
+            return
+        self._swept.add(folder)
+
+        async def sweep() -> None:
+            try:
+                entries = await self.store.list_dir(folder)
+            except StoreError:
+                return
+            cutoff = datetime.now(UTC) - timedelta(seconds=self.upload_timeout)
+            for entry in entries:
+                if not entry.is_dir and entry.last_modified < cutoff:
+                    self.log.info("Removing the abandoned staged upload %s", entry.path)
+                    try:
+                        await self.store.delete(entry.path, recursive=False)
+                    except StoreError:
+                        pass
+
+        task = asyncio.get_running_loop().create_task(sweep())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _expire_uploads(self) -> None:
         deadline = time.monotonic() - self.upload_timeout
@@ -868,6 +909,8 @@ class OneLakeContentsManager(AsyncContentsManager):
         seen = None if self.last_writer_wins else self._seen.get(ol)
         created = cached.created if isinstance(cached, Entry) else None
         write = {"metadata": {HASH_METADATA: digest}, "content_type": content_type, "created": created}
+        pending = self._pending.setdefault(ol, set())
+        pending.add(digest)
         with self._errors(path):
             try:
                 if seen is not None:
@@ -878,27 +921,56 @@ class OneLakeContentsManager(AsyncContentsManager):
                     entry = await self.store.write(ol, data, **write)
             except Changed:
                 entry = await self._write_after_412(path, ol, data, digest, seen, write)
+            except AlreadyExists:
+                # `If-None-Match: *` failed: our own earlier try (answer lost), or someone else's file
+                current, metadata = await self.store.stat(ol)
+                if metadata.get(HASH_METADATA) != digest:
+                    self.cache.put(current)
+                    raise
+                entry = current
             except Conflict:
                 raise HTTPError(400, f"Cannot save {path}: a directory is in the way") from None
+        self._pending.pop(ol, None)
         self.cache.put(entry)
         self._remember(ol, Blob(entry, data, {HASH_METADATA: digest}))
         return entry
 
     async def _write_after_412(self, path, ol, data, digest, seen, write) -> Entry:
-        try:
-            current, metadata = await self.store.stat(ol)
-        except NotFound:
-            # deleted meanwhile: the user's save re-creates it
-            return await self.store.write(ol, data, create_only=True, **write)
-        stored = metadata.get(HASH_METADATA)
-        if stored == digest:
-            self.log.info("Save of %s had already landed (lost response); not a conflict", path)
-            return current
-        if seen is not None and stored == seen[1]:
-            self.log.info("ETag of %s moved without a content change; saving over it", path)
-            return await self.store.write(ol, data, if_match=current.etag, **write)
-        self.cache.put(current)
-        raise Changed(f"{path} changed in OneLake")
+        """A conditional save failed: decide from the content hash in OneLake's metadata whether
+        the file really changed elsewhere. Our own landed write (its answer lost), an ETag moved
+        by a rename, or an earlier save of ours reported as failed are not conflicts; the save is
+        then retried on the current version (a few times, as those retries can race the same way).
+        """
+        for _ in range(4):
+            try:
+                current, metadata = await self.store.stat(ol)
+            except NotFound:
+                # deleted meanwhile: the user's save re-creates it
+                try:
+                    return await self.store.write(ol, data, create_only=True, **write)
+                except (AlreadyExists, Changed):
+                    continue
+            stored = metadata.get(HASH_METADATA)
+            if stored == digest:
+                self.log.info("Save of %s had already landed (lost response); not a conflict", path)
+                return current
+            ours = (seen is not None and stored == seen[1]) or stored in self._pending.get(ol, ())
+            if not ours:
+                self.cache.put(current)
+                self.log.info(
+                    "Refusing to save %s: OneLake holds version %s (content %s), this server last saw %s",
+                    path,
+                    current.etag,
+                    (stored or "unknown")[:12],
+                    seen[0] if seen else "nothing",
+                )
+                raise Changed(f"{path} changed in OneLake")
+            self.log.info("Version of %s moved without a change by anyone else; saving over it", path)
+            try:
+                return await self.store.write(ol, data, if_match=current.etag, **write)
+            except Changed:
+                continue
+        raise Changed(f"{path} kept changing in OneLake")
 
     async def delete_file(self, path):
         path = normalize_api_path(path)
@@ -918,8 +990,8 @@ class OneLakeContentsManager(AsyncContentsManager):
             try:
                 await self.store.delete(ol, recursive=entry.is_dir)
             except NotFound:
-                self.cache.put_missing(ol)
-                raise
+                # gone already (an earlier try whose answer was lost, or someone else): done
+                self.log.info("%s was already gone when deleting it", path)
         self.cache.removed(ol)
         self._forget_seen(ol)
         return entry
@@ -954,8 +1026,10 @@ class OneLakeContentsManager(AsyncContentsManager):
             except NotFound as error:
                 if error.code == "RenameDestinationParentPathNotFound":
                     raise HTTPError(404, f"No such directory: {split(new_path)[0]}") from None
-                self.cache.put_missing(source)
-                raise HTTPError(404, f"File or directory does not exist: {old_path}") from None
+                etag = await self._rename_landed(source, dest, known)
+                if etag is None:
+                    self.cache.put_missing(source)
+                    raise HTTPError(404, f"File or directory does not exist: {old_path}") from None
         moved = None
         if isinstance(known, Entry):
             moved = Entry(dest, known.is_dir, known.size, known.last_modified, known.created, etag or known.etag)
@@ -965,6 +1039,22 @@ class OneLakeContentsManager(AsyncContentsManager):
             self.cache.forget(dest)
         self._move_seen(source, dest, etag if moved is None or not moved.is_dir else None)
         return moved
+
+    async def _rename_landed(self, source: str, dest: str, known) -> str | None:
+        """The source is gone: did an earlier try of this rename (answer lost, request retried)
+        already move it? Yes when the destination now holds what we knew of the source."""
+        try:
+            found, _ = await self.store.stat(dest)
+        except NotFound:
+            return None
+        # The rename was sent with `If-None-Match: *`: a destination that exists now appeared
+        # after it was first sent, so it is the moved source unless what we knew says otherwise.
+        if not isinstance(known, Entry) or (
+            found.is_dir == known.is_dir and (known.is_dir or found.size == known.size)
+        ):
+            self.log.info("Rename %s -> %s had already landed (retried after a lost answer)", source, dest)
+            return found.etag
+        return None
 
     async def rename(self, old_path, new_path):
         """Rename a file or directory; a file's checkpoints follow it (a directory's move with it)."""
