@@ -29,6 +29,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 from benchmarks.harness import Backend, LocalBackend, OneLakeBackend, S3Backend, clean
 
 HERE = Path(__file__).parent
+REQUEST_TIMEOUT = 300  # seconds one REST call may take before it is reported as timed out
+SLOW_SAMPLE_MS = 20_000
 # DESIGN §3: the most OneLake requests an action may cost (checked with --check-budgets).
 BUDGETS = {
     "list dir (cold)": 1,
@@ -126,17 +128,27 @@ class Bench:
                 setup(i)
             self.backend.reset()
             started = time.perf_counter()
-            response = call(i)
+            try:
+                response = call(i)
+            except requests.Timeout:
+                result.extra["timed_out"] = True
+                break
             elapsed = (time.perf_counter() - started) * 1000
             if response is not None and response.status_code >= 400:
                 raise RuntimeError(f"{self.backend.name} {action}: HTTP {response.status_code} {response.text[:300]}")
             result.times_ms.append(elapsed)
             result.requests.append(self.backend.requests())
+            if elapsed > SLOW_SAMPLE_MS:
+                break  # one sample of a very slow action says enough
         self.results.append(result)
         return result
 
     def run(self) -> list[Result]:
-        s, api = self.sizes, self.server.api
+        s = self.sizes
+
+        def api(method, path, **kwargs):
+            return self.server.api(method, path, timeout=REQUEST_TIMEOUT, **kwargs)
+
         api("GET", "")  # root known, as after opening JupyterLab
         for n in s.dirs:
             self.measure(f"list dir of {n} (cold)", lambda i, n=n: api("GET", f"list{n}-{i}"), s.cold_copies(n))
@@ -240,6 +252,9 @@ def table(results: list[Result], rtt: float) -> str:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        if not r.times_ms:
+            lines.append(f"| {r.action} | {r.backend} | - | timed out (> {REQUEST_TIMEOUT} s) | | | |")
+            continue
         req = r.store_requests
         floor = req * rtt if req else 0
         ratio = f"{r.median / floor:.1f}" if floor else "-"
