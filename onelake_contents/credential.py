@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 TOKEN_PATH = "/onelake/token"
 
 
+# azure-core's bearer policy adds up to 60 s of random jitter to `refresh_on` (capped at the
+# expiry) before it asks the credential again, so it may keep a token to its last second. We
+# report `refresh_on` that much earlier: azure-core then asks us in time, and we answer from our
+# own cache (for short-lived tokens it simply asks on every request, which costs nothing).
+AZURE_CORE_REFRESH_JITTER = 60
+
+
+def _reported_refresh_on(token) -> int:
+    return math.floor(token.refresh_on - AZURE_CORE_REFRESH_JITTER)
+
+
 class BrokerError(Exception):
     """The broker did not hand out a token; the message never holds a secret."""
 
@@ -253,7 +264,7 @@ class BrokerCredential(_BrokerClient):
 
     def get_token_info(self, *scopes: str, options=None) -> AccessTokenInfo:
         token = self._get(scopes)
-        return AccessTokenInfo(token.token, token.expires_on, refresh_on=math.ceil(token.refresh_on))
+        return AccessTokenInfo(token.token, token.expires_on, refresh_on=_reported_refresh_on(token))
 
     def __enter__(self) -> BrokerCredential:
         return self
@@ -305,7 +316,7 @@ class AsyncBrokerCredential(_BrokerClient):
 
     async def get_token_info(self, *scopes: str, options=None) -> AccessTokenInfo:
         token = await self._get(scopes)
-        return AccessTokenInfo(token.token, token.expires_on, refresh_on=math.ceil(token.refresh_on))
+        return AccessTokenInfo(token.token, token.expires_on, refresh_on=_reported_refresh_on(token))
 
     async def close(self) -> None:
         super().close()  # closes pooled sockets; nothing to wait for
