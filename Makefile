@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench emulator clean
+.PHONY: demo test lint bench soak emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	$(BIN)/python -m benchmarks.run --plot --check-budgets $(ARGS)
+
+# The fault soak, longer than in `make test` (SOAK_OPS operations per worker, SOAK_WORKERS workers).
+soak: $(STAMP)
+	SOAK_OPS=$${SOAK_OPS:-2000} SOAK_WORKERS=$${SOAK_WORKERS:-8} $(BIN)/python -m pytest -q -s tests/reliability/test_soak.py
 
 # A local OneLake on a free port, until Ctrl-C. Extra flags: make emulator ARGS="--data-dir .onelake-dev"
 emulator: $(STAMP)

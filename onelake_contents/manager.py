@@ -630,6 +630,8 @@ class OneLakeContentsManager(AsyncContentsManager):
         self.run_pre_save_hooks(model=model, path=path)
         if "type" not in model:
             raise HTTPError(400, "No file type provided")
+        if model["type"] not in ("notebook", "file", "directory") or not isinstance(model["type"], str):
+            raise HTTPError(400, f"Unhandled contents type: {model['type']!r}")
         if "content" not in model and model["type"] != "directory":
             raise HTTPError(400, "No file content provided")
         if not path:
@@ -839,11 +841,15 @@ class OneLakeContentsManager(AsyncContentsManager):
         if not isinstance(content, dict):
             raise HTTPError(400, "A notebook's content must be a JSON object")
 
+        if not isinstance(content.get("cells"), list) or not isinstance(content.get("nbformat"), int):
+            raise HTTPError(400, f"Invalid notebook {path}: it needs a list of cells and an nbformat version")
         try:
             nb = await asyncio.to_thread(nbformat.from_dict, content)
+            await self._sign_if_trusted(nb, path)
+        except HTTPError:
+            raise
         except Exception as error:
-            raise HTTPError(400, f"Invalid notebook {path}: {error}") from None
-        await self._sign_if_trusted(nb, path)
+            raise HTTPError(400, f"Invalid notebook {path}: {type(error).__name__}: {error}") from None
 
         def serialise():
             validation_error: dict = {}

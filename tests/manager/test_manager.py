@@ -151,6 +151,8 @@ async def test_save_requires_type_content_and_format(cm, target):
     assert await http_status(cm.save({"type": "file", "content": "x"}, "a.txt")) == 400
     assert await http_status(cm.save({"type": "file", "format": "base64", "content": "***"}, "a.txt")) == 400
     assert await http_status(cm.save({"type": "bogus", "content": "x"}, "a.txt")) == 400
+    assert await http_status(cm.save({"type": ["file"], "content": "x"}, "a.txt")) == 400
+    assert await http_status(cm.save({"type": "notebook", "content": {"nbformat": 4}}, "a.ipynb")) == 400
     assert stored(target, "a.txt") is None
 
 
