@@ -26,6 +26,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
+from onelake_contents.emulator import EmulatorInfo
 from tests.servers import JupyterServer, free_port
 
 WORKSPACE, ITEM = "bench", "Bench.Lakehouse"
@@ -178,12 +179,8 @@ class OneLakeBackend(Backend):
         self.control = requests.Session()
         self.control.headers["Authorization"] = f"Bearer {self.info['broker_token']}"
 
-        class Info:
-            endpoint, broker_url = self.info["endpoint"], self.info["broker_url"]
-            broker_token, ca_file = self.info["broker_token"], self.info["ca_file"]
-
         self.server = JupyterServer(
-            Info,
+            EmulatorInfo(**self.info),
             WORKSPACE,
             ROOT,
             workdir / "jupyter",

@@ -124,15 +124,7 @@ def start(
     kernel_dir.mkdir(exist_ok=True)
     token = token or secrets.token_hex(16)
     env = dict(os.environ)
-    env.update(
-        ONELAKE_ENDPOINT=info.endpoint,
-        ONELAKE_WORKSPACE=DEMO_WORKSPACE,
-        ONELAKE_ROOT=root,
-        ONELAKE_BROKER_URL=info.broker_url,
-        ONELAKE_BROKER_TOKEN=info.broker_token,
-        ONELAKE_CA_FILE=info.ca_file,
-        ONELAKE_CONFIG=str(data_dir / "onelake-contents.json"),
-    )
+    env.update(info.environment(DEMO_WORKSPACE, root), ONELAKE_CONFIG=str(data_dir / "onelake-contents.json"))
     log = open(log_file, "ab") if log_file else None
     lab = subprocess.Popen(
         lab_arguments(port, token, kernel_dir, host, extra_args),

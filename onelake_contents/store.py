@@ -319,6 +319,14 @@ class OneLakeStore:
     @_isolated
     async def list_dir(self, path: str) -> list[Entry]:
         """The children of a directory (one request per 5,000 entries). A file lists as itself."""
+        return await self._list(path, recursive=False)
+
+    @_isolated
+    async def list_tree(self, path: str) -> list[Entry]:
+        """Every path below a directory, depth-first (for copies)."""
+        return await self._list(path, recursive=True)
+
+    async def _list(self, path: str, recursive: bool) -> list[Entry]:
         await self._ensure_open()
         try:
             return [
@@ -331,26 +339,7 @@ class OneLakeStore:
                     created=(_utc(p.creation_time) or _utc(p.last_modified)).replace(microsecond=0),
                     etag=_etag(p.etag),
                 )
-                async for p in self._fs.get_paths(path=path, recursive=False, max_results=5000)
-            ]
-        except AzureError as error:
-            raise translate(error, path) from None
-
-    @_isolated
-    async def list_tree(self, path: str) -> list[Entry]:
-        """Every path below a directory, depth-first (for copies)."""
-        await self._ensure_open()
-        try:
-            return [
-                Entry(
-                    p.name,
-                    bool(p.is_directory),
-                    p.content_length or 0,
-                    _utc(p.last_modified),
-                    (_utc(p.creation_time) or _utc(p.last_modified)).replace(microsecond=0),
-                    _etag(p.etag),
-                )
-                async for p in self._fs.get_paths(path=path, recursive=True, max_results=5000)
+                async for p in self._fs.get_paths(path=path, recursive=recursive, max_results=5000)
             ]
         except AzureError as error:
             raise translate(error, path) from None

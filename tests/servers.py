@@ -43,14 +43,7 @@ class JupyterServer:
         self.log_path = workdir / f"jupyter-{self.port}.log"
         environment = dict(os.environ)
         if info is not None:
-            environment.update(
-                ONELAKE_ENDPOINT=info.endpoint,
-                ONELAKE_WORKSPACE=workspace,
-                ONELAKE_ROOT=root,
-                ONELAKE_BROKER_URL=info.broker_url,
-                ONELAKE_BROKER_TOKEN=info.broker_token,
-                ONELAKE_CA_FILE=info.ca_file,
-            )
+            environment.update(info.environment(workspace, root))
         environment.update(
             ONELAKE_CONFIG=str(workdir / "no-config.json"),
             JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),

@@ -31,6 +31,17 @@ class EmulatorInfo:
     ca_file: str
     workspaces: dict[str, list[str]]
 
+    def environment(self, workspace: str, root: str) -> dict[str, str]:
+        """The ONELAKE_* settings for a server (or kernel) using this emulator."""
+        return {
+            "ONELAKE_ENDPOINT": self.endpoint,
+            "ONELAKE_WORKSPACE": workspace,
+            "ONELAKE_ROOT": root,
+            "ONELAKE_BROKER_URL": self.broker_url,
+            "ONELAKE_BROKER_TOKEN": self.broker_token,
+            "ONELAKE_CA_FILE": self.ca_file,
+        }
+
     def to_dict(self) -> dict:
         return {
             "endpoint": self.endpoint,
