@@ -2,18 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint bench soak emulator clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+# What the demo needs (JupyterLab) is a subset of what the tests need.
+$(DEMO_STAMP): pyproject.toml $(VENV)/bin/python
+	$(BIN)/python -m pip install -q -e ".[demo]"
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e ".[test]"
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
 # JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C.
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
 
 # The whole suite. pytest exits 5 when it collects nothing, which fails this target too.

@@ -201,8 +201,14 @@ class OneLakeBackend(Backend):
 
     def stop(self) -> None:
         super().stop()
+        self.control.close()
         self.process.terminate()
-        self.process.wait(30)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
 
 
 class LocalBackend(Backend):

@@ -128,7 +128,7 @@ class Emulator:
         context, ca_file = self._tls()
         ports = []
         for app, port in ((self.server.app(), self.port), (self.broker.app(), self.broker_port)):
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
             await runner.setup()
             site = web.TCPSite(runner, self.host, port, ssl_context=context, backlog=1024)
             await site.start()
