@@ -279,9 +279,6 @@ class OneLakeContentsManager(AsyncContentsManager):
     def _ol(self, path: str) -> str:
         return self.paths.to_onelake(path)
 
-    def _api(self, onelake_path: str) -> str:
-        return self.paths.to_api(onelake_path)
-
     @contextmanager
     def _errors(self, path: str):
         """Our store errors as the HTTP errors Jupyter documents; never a raw exception."""

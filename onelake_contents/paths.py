@@ -69,7 +69,7 @@ def matches_any(name: str, globs: list[str]) -> bool:
 
 
 class PathMapper:
-    """Maps API paths to OneLake paths under one root, and back."""
+    """Maps API paths to OneLake paths under one root."""
 
     def __init__(self, root: str):
         parts = [p for p in root.strip("/").split("/") if p]
@@ -83,10 +83,3 @@ class PathMapper:
         if len(full.encode("utf-8")) > MAX_PATH:
             raise HTTPError(400, f"Invalid path {path!r}: the OneLake path would exceed {MAX_PATH} bytes")
         return full
-
-    def to_api(self, onelake_path: str) -> str:
-        if onelake_path == self.root:
-            return ""
-        if not onelake_path.startswith(self.root + "/"):
-            raise ValueError(f"{onelake_path!r} is outside the root {self.root!r}")
-        return onelake_path[len(self.root) + 1 :]
