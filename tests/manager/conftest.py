@@ -56,8 +56,9 @@ class Target:
         except ResourceNotFoundError:
             return None
 
-    def manager(self, root: str | None = None, **traits) -> OneLakeContentsManager:
-        return OneLakeContentsManager(
+    def manager(self, root: str | None = None, cls=OneLakeContentsManager, **traits) -> OneLakeContentsManager:
+        """A manager (or a subclass, e.g. jupytext's wrapper) on this OneLake folder."""
+        return cls(
             workspace=self.workspace,
             root=root or self.root,
             endpoint=self.endpoint,

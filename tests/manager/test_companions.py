@@ -15,16 +15,7 @@ SCRIPT = "# %% [markdown]\n# A title\n\n# %%\nx = 6 * 7\nprint(x)\n"
 async def jupytext_manager(target):
     from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
 
-    cls = build_async_jupytext_contents_manager_class(OneLakeContentsManager)
-    cm = cls(
-        workspace=target.workspace,
-        root=target.root,
-        endpoint=target.endpoint,
-        broker_url=target.broker_url,
-        broker_token=target.broker_token,
-        broker_token_file=target.broker_token_file,
-        ca_file=target.ca_file,
-    )
+    cm = target.manager(cls=build_async_jupytext_contents_manager_class(OneLakeContentsManager))
     yield cm
     await cm.close()
 
