@@ -576,7 +576,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         if as_notebook:
             model = self._notebook_base(path, blob.entry)
             if content:
-                nb, validation_error = await self._to_thread(self._parse_notebook, blob.data, path, len(blob.data))
+                nb, validation_error = await self._to_thread(self._parse_notebook, blob.data, path)
                 await self._mark_trusted(nb, path)
                 model.update(content=nb, format="json")
                 self.validate_notebook_model(model, validation_error)
@@ -588,16 +588,15 @@ class OneLakeContentsManager(AsyncContentsManager):
                 if model["mimetype"] is None:
                     model["mimetype"] = "text/plain" if fmt == "text" else "application/octet-stream"
         if require_hash:
-            model.update(await self._to_thread(self._hash, blob.data, len(blob.data)))
+            model.update(await self._to_thread(self._hash, blob.data))
         return model
 
     @staticmethod
-    async def _to_thread(func, *args_and_size):
-        """Run CPU work on big inputs off the event loop (last argument: the input's size)."""
-        *args, size = args_and_size
-        if size > _THREAD_THRESHOLD:
-            return await asyncio.to_thread(func, *args)
-        return func(*args)
+    async def _to_thread(func, data: bytes, *args):
+        """Run CPU work over `data` off the event loop when `data` is big."""
+        if len(data) > _THREAD_THRESHOLD:
+            return await asyncio.to_thread(func, data, *args)
+        return func(data, *args)
 
     @staticmethod
     def _parse_notebook(data: bytes, path: str):
@@ -905,7 +904,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         if len(data) > self.max_content_bytes:
             raise HTTPError(413, f"{path} is {len(data)} bytes, above the {self.max_content_bytes}-byte limit")
         ol = self._ol(path)
-        digest = await self._to_thread(_sha256, data, len(data))
+        digest = await self._to_thread(_sha256, data)
         cached = self.cache.lookup(ol)
         if isinstance(cached, Entry) and cached.is_dir:
             raise HTTPError(400, f"{path} is a directory")
