@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench soak emulator clean
+.PHONY: demo test lint bench soak emulator screenshot clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,10 @@ $(STAMP): pyproject.toml $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP) $(DEMO_STAMP)
 
-# JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C.
+# JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C. `exec`: the demo is
+# make's own child, so a SIGTERM sent to make reaches it (make forwards SIGTERM to its children).
 demo: $(DEMO_STAMP)
-	$(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
+	exec $(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
 
 # The whole suite. pytest exits 5 when it collects nothing, which fails this target too.
 test: $(STAMP) lint
@@ -45,6 +46,10 @@ soak: $(STAMP)
 # A local OneLake on a free port, until Ctrl-C. Extra flags: make emulator ARGS="--data-dir .onelake-dev"
 emulator: $(STAMP)
 	$(BIN)/onelake-emulator $(ARGS)
+
+# The README's screenshot, taken by the browser test (the only target that writes into docs/).
+screenshot: $(STAMP)
+	ONELAKE_TEST_SCREENSHOT=$(CURDIR)/docs/jupyterlab-onelake.png $(BIN)/python -m pytest -q tests/browser -k life_cycle
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import ssl
+import tempfile
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -21,6 +24,44 @@ ITEM = "Item.Lakehouse"
 FILES = f"{ITEM}/Files"
 # No SDK retries in conformance tests: each request the test causes is one request in the log.
 NO_RETRY = {"retry_total": 0}
+
+# Everything a test run writes lives below one temporary directory: the home directory, Jupyter's
+# and JupyterLab's config/data/runtime/workspace folders and XDG folders point there for this
+# process and every server, kernel and browser it starts, so the user's ~/.jupyter, ~/.config and
+# the checkout stay untouched. `ONELAKE_TEST_ARTIFACTS=DIR` keeps screenshots and reports in DIR.
+_SANDBOX = Path(tempfile.mkdtemp(prefix="onelake-tests-"))
+_SANDBOX_ENV = {
+    "HOME": _SANDBOX / "home",
+    "XDG_CONFIG_HOME": _SANDBOX / "home" / ".config",
+    "XDG_DATA_HOME": _SANDBOX / "home" / ".local" / "share",
+    "XDG_CACHE_HOME": _SANDBOX / "home" / ".cache",
+    "XDG_RUNTIME_DIR": _SANDBOX / "runtime",
+    "JUPYTER_CONFIG_DIR": _SANDBOX / "jupyter-config",
+    "JUPYTER_DATA_DIR": _SANDBOX / "jupyter-data",
+    "JUPYTER_RUNTIME_DIR": _SANDBOX / "jupyter-runtime",
+    "JUPYTERLAB_SETTINGS_DIR": _SANDBOX / "lab-settings",
+    "JUPYTERLAB_WORKSPACES_DIR": _SANDBOX / "lab-workspaces",
+    "IPYTHONDIR": _SANDBOX / "ipython",
+    "MPLCONFIGDIR": _SANDBOX / "matplotlib",
+    "ONELAKE_CONFIG": _SANDBOX / "no-onelake-config.json",
+}
+ARTIFACTS = Path(os.environ.get("ONELAKE_TEST_ARTIFACTS") or _SANDBOX / "artifacts")
+
+
+def pytest_configure(config):
+    if os.environ.get("ONELAKE_LIVE") != "1":
+        # a test run never takes OneLake settings from the developer's own shell
+        for name in [k for k in os.environ if k.startswith("ONELAKE_") and not k.startswith("ONELAKE_TEST_")]:
+            del os.environ[name]
+    for name, path in _SANDBOX_ENV.items():
+        if name != "ONELAKE_CONFIG":
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ[name] = str(path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SANDBOX, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
 """JupyterLab on the demo stack, driven in Debian's Chromium by Playwright, checked in OneLake.
 
-Screenshots of the key steps go to test-artifacts/browser/ (the README's screenshot is one of them).
+Screenshots of the key steps go to the run's artifacts folder (a temporary directory unless
+ONELAKE_TEST_ARTIFACTS names one). The README's screenshot is one of them: `make screenshot` runs
+these tests with ONELAKE_TEST_SCREENSHOT set, and only then is docs/ rewritten.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import nbformat
 import pytest
 
 from onelake_contents import demo
+from tests.conftest import ARTIFACTS as RUN_ARTIFACTS
 from tests.servers import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "browser"
-SCREENSHOT_FOR_README = Path(__file__).parents[2] / "docs" / "jupyterlab-onelake.png"
+ARTIFACTS = RUN_ARTIFACTS / "browser"
+SCREENSHOT_FOR_README = os.environ.get("ONELAKE_TEST_SCREENSHOT")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,6 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+QUIET_LAB = ("--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)")
 
@@ -42,7 +47,7 @@ def stack(tmp_path_factory):
         port=free_port(),
         user="tester",
         log_file=data / "lab.log",
-        extra_args=("--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"),
+        extra_args=QUIET_LAB,
     )
     yield running
     running.stop()
@@ -206,7 +211,9 @@ def test_notebook_life_cycle_in_the_browser(stack, browser, tmp_path):
         wait_for(lambda: notebook_sources(stack, "project/analysis.ipynb")[0] == "print(6 * 7)")
         stored = nbformat.reads(onelake_file(stack, "project/analysis.ipynb").decode(), as_version=4)
         assert any("42" in "".join(o.get("text", "")) for o in stored.cells[0].outputs)
-        shutil.copyfile(lab.shot("browsing-onelake"), SCREENSHOT_FOR_README)
+        screenshot = lab.shot("browsing-onelake")
+        if SCREENSHOT_FOR_README:
+            shutil.copyfile(screenshot, SCREENSHOT_FOR_README)
 
         # rename the folder, reload, reopen
         lab.menu("File", "Close All Tabs")
@@ -330,3 +337,36 @@ def test_two_pages_edit_one_notebook_and_it_lands_in_onelake(stack, browser):
     finally:
         first.close()
         second.close()
+
+
+def test_opening_an_unchanged_notebook_writes_nothing_to_onelake(browser, tmp_path):
+    """With collaboration on, the Y store is a temporary file of each server, never a lasting
+    local copy: a server opening a notebook that nobody changed builds the room from OneLake and
+    writes nothing back. (A first open may write once: nbformat adds missing cell ids and
+    JupyterLab records the kernel's metadata; after that the notebook is stable.)"""
+    data = tmp_path / "demo"
+
+    def session(label: str) -> list:
+        running = demo.start(
+            data, port=free_port(), user="tester", log_file=data.parent / f"{label}.log", extra_args=QUIET_LAB
+        )
+        assert running.scratch.is_dir()
+        running.emulator.reset_requests()
+        lab = Lab(browser, running, label)
+        try:
+            lab.item("Welcome.ipynb").dblclick()
+            lab.cells("hello, OneLake").wait_for(timeout=60_000)
+            lab.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle")).first.wait_for(timeout=90_000)
+            lab.page.wait_for_timeout(3000)  # well past jupyter-collaboration's 1 s save delay
+            lab.shot("opened")
+            return running.emulator.requests()
+        finally:
+            lab.close()
+            running.stop()
+            assert not running.scratch.exists()  # the Y store went with the server
+
+    session("first-open")
+    records = session("second-open")
+    welcome = "Demo.Lakehouse/Files/home/tester/Welcome.ipynb"
+    assert [r for r in records if r.path == welcome and r.method == "GET"]
+    assert [(r.method, r.operation, r.path) for r in records if r.method not in ("GET", "HEAD")] == []

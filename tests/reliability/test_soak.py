@@ -14,19 +14,18 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from onelake_contents.emulator import Emulator
-from tests.conftest import ITEM, WORKSPACE
+from tests.conftest import ARTIFACTS, ITEM, WORKSPACE
 from tests.servers import JupyterServer
 
 ROOT = f"{ITEM}/Files/home/soak"
 WORKERS = int(os.environ.get("SOAK_WORKERS", "6"))
 OPS = int(os.environ.get("SOAK_OPS", "300"))
 SLOW = 0.8
-REPORT = Path(__file__).parents[2] / "test-artifacts" / "soak-report.json"
+REPORT = ARTIFACTS / "soak-report.json"
 
 
 @dataclass
