@@ -7,7 +7,6 @@ import base64
 import gc
 import hashlib
 import json
-import logging
 import subprocess
 import sys
 from datetime import datetime
@@ -19,6 +18,7 @@ from tornado.web import HTTPError
 
 from onelake_contents.manager import OneLakeContentsManager
 from tests.conftest import ITEM, WORKSPACE
+from tests.loop_probe import loop_callback_cpu
 from tests.manager.conftest import LIVE, ROOT
 
 MODEL_KEYS = {
@@ -506,26 +506,28 @@ async def cm_on_separate_emulator(tmp_path):
         process.stdout.close()
 
 
-async def test_no_blocking_call_on_the_event_loop(cm_on_separate_emulator, caplog):
+async def test_no_blocking_call_on_the_event_loop(cm_on_separate_emulator):
+    """Parsing, serialising, signing and hashing a 2.4 MB notebook happen off the loop: no callback
+    on the loop's thread spends 0.1 s of its own CPU (thread time, so a loaded machine, GIL waits
+    and the emulator's work are not counted; parsed on the loop, this notebook costs about 2.5 times
+    the bound)."""
     cm = cm_on_separate_emulator
-    loop = asyncio.get_running_loop()
-    loop.set_debug(True)
-    loop.slow_callback_duration = 0.1
     big = notebook(*["x = 1\n" * 2000 for _ in range(200)])  # ~2.4 MB
     # a full garbage collection of the whole test process's heap is not the manager blocking
     gc.collect()
     gc.freeze()
     try:
-        with caplog.at_level(logging.WARNING, logger="asyncio"):
+        with loop_callback_cpu() as costs:
             await cm.save({"type": "notebook", "content": big}, "big.ipynb")
             model = await cm.get("big.ipynb")
             await cm.save({"type": "notebook", "content": model["content"]}, "big.ipynb")
             await cm.get("")
             await cm.copy("big.ipynb")
     finally:
-        loop.set_debug(False)
         gc.unfreeze()
-    slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
+    assert len(costs) > 10
+    print(f"most CPU in one loop callback: {max(cpu for cpu, _ in costs) * 1000:.1f} ms")
+    slow = [(round(cpu, 3), what) for cpu, what in costs if cpu >= 0.1]
     assert slow == []
 
 

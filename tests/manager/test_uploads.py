@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -26,7 +27,7 @@ def uploads_server(lake, tmp_path_factory):
         ROOT,
         tmp_path_factory.mktemp("uploads"),
         "--OneLakeContentsManager.upload_timeout=3",
-        env={"PYTHONTRACEMALLOC": "1", "PYTHONPATH": str(Path(__file__).parents[2])},
+        env={"PYTHONPATH": str(Path(__file__).parents[2])},
         extensions={"tests.memory_probe": True},
     ).start()
     yield jupyter
@@ -63,6 +64,16 @@ def traced(server) -> dict:
     return response.json()
 
 
+@contextmanager
+def memory_tracing(server):
+    """tracemalloc on in the server process for the block only (it slows other work a lot)."""
+    server.session.put(f"{server.url}/api/test-memory", timeout=10).raise_for_status()
+    try:
+        yield
+    finally:
+        server.session.delete(f"{server.url}/api/test-memory", params={"stop": 1}, timeout=10).raise_for_status()
+
+
 def test_50_mib_upload_is_atomic_exact_and_bounded(uploads_server, lake):
     server = uploads_server
     path = f"up-{uuid.uuid4().hex[:6]}/big.bin"
@@ -70,13 +81,13 @@ def test_50_mib_upload_is_atomic_exact_and_bounded(uploads_server, lake):
     server.api("PUT", path, json={"type": "file", "format": "text", "content": "previous version"})
     data = bytes(range(256)) * (50 * CHUNK // 256)
     upload(server, f"{path}.warm", data[: 3 * CHUNK])  # imports, connections and token in place
-    assert traced(server)["tracing"]
 
     def peak_growth_mib(action) -> float:
-        server.session.delete(f"{server.url}/api/test-memory", timeout=10)
-        before = traced(server)["current"]
-        action()
-        return (traced(server)["peak"] - before) / 2**20
+        with memory_tracing(server):
+            assert traced(server)["tracing"]
+            before = traced(server)["current"]
+            action()
+            return (traced(server)["peak"] - before) / 2**20
 
     small = peak_growth_mib(lambda: upload(server, f"{path}.small", data[: 5 * CHUNK]))
     lake.reset_requests()
