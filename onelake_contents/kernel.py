@@ -43,7 +43,12 @@ def storage_options(**overrides) -> dict:
 
 def fs(**overrides):
     """An adlfs `AzureBlobFileSystem` on OneLake; paths are `<workspace>/<item>/...`."""
-    from adlfs import AzureBlobFileSystem
+    try:
+        from adlfs import AzureBlobFileSystem
+    except ImportError:
+        raise ImportError(
+            'onelake_contents.fs() needs the fsspec extra: pip install "onelake-contents[fsspec]"'
+        ) from None
     from azure.storage.blob.aio import BlobServiceClient
 
     options = storage_options(**overrides)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .runner import Emulator, parse_layout
+from . import INSTALL_HINT, missing_modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if missing_modules():
+        print(f"onelake-emulator needs the emulator extra: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    from .runner import Emulator, parse_layout
+
     layout = parse_layout(args.workspace or ["dev"], args.item or ["Dev.Lakehouse"])
     emulator = Emulator(
         layout,
