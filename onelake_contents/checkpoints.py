@@ -1,31 +1,15 @@
-"""OneLakeCheckpoints: versions of a file kept as ordinary files in OneLake.
-
-OneLake has neither blob versions nor snapshots (hierarchical namespace), and its soft delete does
-not cover overwrites, so versions are files we manage: `<dir>/.ipynb_checkpoints/<name>/<id>`, one
-file per version, ids `<UTC time>-<random>` (match `[\\w-]+`, sort by time). Keeping them in the
-file's own directory means a directory rename or delete carries them along in the same single
-request; a file's versions live in one folder, so renaming or deleting the file moves or deletes
-them in one more request. They survive the container, unlike checkpoints on local disk.
+"""OneLakeCheckpoints: Jupyter's checkpoints API over a file's versions in OneLake (see
+`lake.versions` for where they live). They survive the container, unlike checkpoints on local disk.
 """
 
 from __future__ import annotations
-
-import re
-import secrets
-from datetime import UTC, datetime
 
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from tornado.web import HTTPError
 from traitlets import Int
 
-from .paths import CHECKPOINT_DIR, join, split
+from .lake.versions import new_version_id, newest_first, version_folder, version_path
 from .store import AlreadyExists, Entry, NotFound
-
-_ID = re.compile(r"^[\w-]+$")
-
-
-def new_checkpoint_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
 class OneLakeCheckpoints(AsyncCheckpoints):
@@ -41,13 +25,13 @@ class OneLakeCheckpoints(AsyncCheckpoints):
     @staticmethod
     def folder(path: str) -> str:
         """API path of the folder holding a file's versions."""
-        parent, name = split(path)
-        return join(join(parent, CHECKPOINT_DIR), name)
+        return version_folder(path)
 
     def _version(self, path: str, checkpoint_id: str) -> str:
-        if not _ID.match(checkpoint_id or ""):
+        version = version_path(path, checkpoint_id)
+        if version is None:
             raise HTTPError(404, f"No such checkpoint {checkpoint_id!r} for {path}")
-        return join(self.folder(path), checkpoint_id)
+        return version
 
     @property
     def manager(self):
@@ -65,7 +49,7 @@ class OneLakeCheckpoints(AsyncCheckpoints):
             if error.status_code == 404:
                 return []
             raise
-        return sorted((e for e in entries if not e.is_dir and _ID.match(e.name)), key=lambda e: e.name, reverse=True)
+        return newest_first(entries)
 
     # ---- the Checkpoints API -------------------------------------------------------------------
     async def create_checkpoint(self, contents_mgr, path):
@@ -79,7 +63,7 @@ class OneLakeCheckpoints(AsyncCheckpoints):
                 raise HTTPError(404, f"No such file: {path}")
             with cm._errors(path):
                 blob = await cm.store.read(cm._ol(path))
-        version = cm._ol(join(self.folder(path), new_checkpoint_id()))
+        version = cm._ol(version_path(path, new_version_id()))
         with cm._errors(path):
             try:
                 entry = await cm.store.write(version, blob.data, create_only=True, metadata=dict(blob.metadata))
@@ -90,7 +74,7 @@ class OneLakeCheckpoints(AsyncCheckpoints):
         self._has_checkpoint.add(path)
         listing = cm.cache.listing(cm._ol(self.folder(path)))
         if listing is not None:
-            await self._prune(path, sorted(listing, key=lambda e: e.name, reverse=True))
+            await self._prune(path, newest_first(listing))
         return self._model(entry)
 
     async def ensure_checkpoint(self, contents_mgr, path) -> None:

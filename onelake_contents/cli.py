@@ -2,34 +2,43 @@
 
 Same settings as the contents manager (flags > ONELAKE_* > saved config file). Paths are relative
 to the configured root, like the Jupyter file browser's. Exit codes: 0 done, 1 the operation failed
-(OneLake said no, not found, conflict...), 2 bad usage or settings. `--json` prints one JSON
-document on stdout. Nothing prompts unless stdin is a terminal.
+(OneLake said no, not found, conflict...), 2 bad usage or settings. `--json` (before or after the
+verb) prints one JSON document on stdout. Nothing prompts unless stdin is a terminal.
+
+Built on the storage layer (`store`, `lake`), never on the Jupyter server stack: a command starts
+in a fraction of a second. It follows the contents manager's conventions (versions in
+`.ipynb_checkpoints/<name>/`, content hash in the metadata, staged uploads published by rename).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import importlib.util
 import json
 import os
 import sys
 import time
 import uuid
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from tornado.web import HTTPError
-
 from . import config
+from .paths import InvalidPath, PathMapper, in_checkpoint_dir, is_hidden, join, normalize_api_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CONNECTION_FLAGS = ("endpoint", "workspace", "root", "broker_url", "broker_token_file", "ca_file")
+# what `demo` needs beyond the base install and the emulator extra, by import name
+DEMO_MODULES = ("jupyterlab", "adlfs")
 
 
 class CommandError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAILED):
+    def __init__(self, message: str, code: int = EXIT_FAILED, status: int | None = None):
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,14 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
             dest=name,
             help=f"{config.SETTINGS[name].help} (env {config.SETTINGS[name].env})",
         )
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    # accepted after the verb too; SUPPRESS keeps a subcommand from resetting a --json given before it
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
 
     parser = argparse.ArgumentParser(prog="onelake-contents", description="Jupyter contents in Microsoft OneLake.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
     verbs = parser.add_subparsers(dest="verb", required=True)
     verbs.add_parser("check", parents=[common], help="check settings, broker, listing, write and delete")
     ls = verbs.add_parser("ls", parents=[common], help="list a folder (or describe a file)")
     ls.add_argument("path", nargs="?", default="")
     ls.add_argument("-l", "--long", action="store_true", help="sizes and times")
+    ls.add_argument("-a", "--all", action="store_true", help="show hidden files too (never the checkpoint folders)")
     get = verbs.add_parser("get", parents=[common], help="download a file")
     get.add_argument("remote")
     get.add_argument("local")
@@ -66,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.add_argument("id", nargs="?")
     configure = verbs.add_parser("configure", parents=[common], help="save settings to the config file")
     configure.add_argument("--file", help="where (default $ONELAKE_CONFIG or ~/.config/onelake-contents/config.json)")
-    demo = verbs.add_parser("demo", help="JupyterLab on an embedded local OneLake (until Ctrl-C)")
+    demo = verbs.add_parser("demo", parents=[common], help="JupyterLab on an embedded local OneLake (until Ctrl-C)")
     demo.add_argument("--data-dir", default=".onelake-demo", help="where the local OneLake keeps its data")
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     demo.add_argument("--host", default="127.0.0.1", help="JupyterLab's address (default 127.0.0.1)")
@@ -106,36 +118,107 @@ class Progress:
             sys.stderr.write("\n")
 
 
-# ---- verbs -------------------------------------------------------------------------------------
+# ---- the storage session -------------------------------------------------------------------------
+STATUS = {
+    "NotFound": 404,
+    "AlreadyExists": 409,
+    "Conflict": 409,
+    "Changed": 409,
+    "Forbidden": 403,
+    "TooLarge": 413,
+    "BadRequest": 400,
+    "Unavailable": 503,
+    "Throttled": 503,
+}
+
+
 def _explicit(args) -> dict:
     return {name: getattr(args, name, None) for name in CONNECTION_FLAGS}
 
 
-def _manager(args):
-    from .manager import OneLakeContentsManager
-
-    try:
-        traits = {k: v for k, v in _explicit(args).items() if v}
-        return OneLakeContentsManager(**traits)
-    except ValueError as error:
-        raise CommandError(str(error), EXIT_USAGE) from None
+def _settings(args) -> config.ResolvedSettings:
+    settings = config.resolve(_explicit(args))
+    settings.require("workspace", "root", "broker_url")
+    return settings
 
 
-async def _ls(args) -> None:
-    cm = _manager(args)
-    try:
-        model = (
-            await cm.get(args.path, content=True)
-            if not args.path or await cm.dir_exists(args.path)
-            else await cm.get(args.path, content=False)
+class Session:
+    """The store, the credential and the root of one command."""
+
+    def __init__(self, settings: config.ResolvedSettings):
+        from .credential import AsyncBrokerCredential
+        from .store import OneLakeStore
+
+        self.settings = settings
+        self.paths = PathMapper(str(settings.root))
+        self.credential = AsyncBrokerCredential.from_settings(settings)
+        self.store = OneLakeStore(
+            str(settings.endpoint), str(settings.workspace), self.credential, ca_file=settings.ca_file
         )
+
+    def ol(self, path: str) -> str:
+        return self.paths.to_onelake(path)
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.credential.close()
+
+
+@asynccontextmanager
+async def _session(args, settings: config.ResolvedSettings | None = None):
+    session = Session(settings or _settings(args))
+    try:
+        yield session
     finally:
-        await cm.close()
-    entries = model["content"] if model["type"] == "directory" else [model]
-    rows = [
-        {k: e[k] for k in ("name", "path", "type", "size", "last_modified", "created")}
-        for e in sorted(entries, key=lambda e: (e["type"] != "directory", e["name"]))
-    ]
+        await session.close()
+
+
+def _kind(entry) -> str:
+    if entry.is_dir:
+        return "directory"
+    return "notebook" if entry.name.endswith(".ipynb") else "file"
+
+
+def _row(path: str, entry) -> dict:
+    return {
+        "name": entry.name,
+        "path": path,
+        "type": _kind(entry),
+        "size": None if entry.is_dir else entry.size,
+        "last_modified": entry.last_modified,
+        "created": entry.created,
+    }
+
+
+def _refuse_managed(path: str) -> str:
+    path = normalize_api_path(path)
+    if in_checkpoint_dir(path):
+        raise CommandError(f"{path}: checkpoint folders are managed by the server", EXIT_USAGE, 403)
+    return path
+
+
+# ---- verbs -------------------------------------------------------------------------------------
+async def _ls(args) -> None:
+    from .store import NotFound
+
+    path = normalize_api_path(args.path)
+    async with _session(args) as session:
+        ol = session.ol(path)
+        try:
+            entries = await session.store.list_dir(ol)
+        except NotFound:
+            if path:
+                raise
+            entries = []  # a new user's home is created by the server on first use
+    if len(entries) == 1 and entries[0].path == ol and not entries[0].is_dir:
+        rows = [_row(path, entries[0])]  # a file lists as itself
+    else:
+        rows = [
+            _row(join(path, e.name), e)
+            for e in entries
+            if not in_checkpoint_dir(e.name) and (args.all or not is_hidden(e.name))
+        ]
+    rows.sort(key=lambda r: (r["type"] != "directory", r["name"]))
     if args.long:
         text = "\n".join(
             f"{'d' if r['type'] == 'directory' else '-'} {r['size'] if r['size'] is not None else '':>12} "
@@ -148,88 +231,167 @@ async def _ls(args) -> None:
 
 
 async def _get(args) -> None:
-    cm = _manager(args)
+    remote = normalize_api_path(args.remote)
     target = Path(args.local)
     if target.is_dir():
-        target = target / args.remote.rstrip("/").rsplit("/", 1)[-1]
+        target = target / remote.rsplit("/", 1)[-1]
     partial = target.with_name(f".{target.name}.part-{uuid.uuid4().hex[:6]}")
-    try:
-        entry = await cm.file_entry(args.remote)
-        progress = Progress(entry.size, f"get {args.remote}")
-        with open(partial, "wb") as out:
-            async for chunk in cm.stream_file(args.remote, 0, entry.size):
-                out.write(chunk)
-                progress.advance(len(chunk))
-        os.replace(partial, target)
+    async with _session(args) as session:
+        entry, chunks = await session.store.stream(session.ol(remote))
+        if entry.is_dir:
+            raise CommandError(f"{remote} is a directory", EXIT_FAILED, 400)
+        progress = Progress(entry.size, f"get {remote}")
+        try:
+            with open(partial, "wb") as out:
+                async for chunk in chunks:
+                    out.write(chunk)
+                    progress.advance(len(chunk))
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
         progress.finish()
-    finally:
-        partial.unlink(missing_ok=True)
-        await cm.close()
     _emit(
-        args,
-        {"remote": args.remote, "local": str(target), "size": entry.size},
-        f"{args.remote} -> {target} ({entry.size} bytes)",
+        args, {"remote": remote, "local": str(target), "size": entry.size}, f"{remote} -> {target} ({entry.size} bytes)"
     )
 
 
 async def _put(args) -> None:
+    from .lake.content import HASH_METADATA, content_type, sha256
+    from .lake.uploads import UPLOAD_BLOCK, block_id, staging_path
+
     source = Path(args.local)
     if not source.is_file():
         raise CommandError(f"{source} is not a file", EXIT_USAGE)
-    cm = _manager(args)
+    remote = _refuse_managed(args.remote)
+    if not remote:
+        raise CommandError("cannot write over the root folder", EXIT_USAGE, 400)
     size = source.stat().st_size
-    progress = Progress(size, f"put {args.remote}")
-    try:
+    progress = Progress(size, f"put {remote}")
+    async with _session(args) as session:
+        target = session.ol(remote)
+        kind = content_type(remote)
         with open(source, "rb") as handle:
-            model = await cm.upload(args.remote, handle, size, progress.advance)
-        progress.finish()
-    finally:
-        await cm.close()
+            if size <= UPLOAD_BLOCK:
+                data = handle.read()
+                entry = await session.store.write(
+                    target, data, metadata={HASH_METADATA: sha256(data)}, content_type=kind
+                )
+                progress.advance(len(data))
+            else:
+                # as JupyterLab's chunked uploads: staged blocks, one commit, one rename over the target
+                staging, blocks, digest = staging_path(target), [], hashlib.sha256()
+                while data := handle.read(UPLOAD_BLOCK):
+                    blocks.append(block_id(len(blocks)))
+                    await session.store.stage_block(staging, blocks[-1], data)
+                    digest.update(data)
+                    progress.advance(len(data))
+                await session.store.commit_blocks(
+                    staging, blocks, metadata={HASH_METADATA: digest.hexdigest()}, content_type=kind
+                )
+                await session.store.rename(staging, target, overwrite=True)
+                entry = await _stat(session, target)
+    progress.finish()
     _emit(
         args,
-        {"remote": args.remote, "size": model["size"], "last_modified": model["last_modified"]},
-        f"{source} -> {args.remote} ({model['size']} bytes)",
+        {"remote": remote, "size": entry.size, "last_modified": entry.last_modified},
+        f"{source} -> {remote} ({entry.size} bytes)",
     )
 
 
+async def _stat(session: Session, ol: str):
+    entry, _ = await session.store.stat(ol)
+    return entry
+
+
 async def _rm(args) -> None:
-    cm = _manager(args)
-    try:
-        if await cm.dir_exists(args.path) and not args.recursive:
-            listing = await cm.get(args.path)
-            if listing["content"]:
-                raise CommandError(f"{args.path} is a folder that is not empty; use -r to delete it with its contents")
-        await cm.delete(args.path)
-    finally:
-        await cm.close()
-    _emit(args, {"deleted": args.path}, f"deleted {args.path}")
+    from .lake.versions import version_folder
+    from .store import NotFound
+
+    path = _refuse_managed(args.path)
+    if not path:
+        raise CommandError("cannot delete the root folder", EXIT_USAGE, 400)
+    async with _session(args) as session:
+        ol = session.ol(path)
+        entries = await session.store.list_dir(ol)
+        is_file = len(entries) == 1 and entries[0].path == ol and not entries[0].is_dir
+        if not is_file and entries and not args.recursive:
+            raise CommandError(f"{path} is a folder that is not empty; use -r to delete it with its contents")
+        await session.store.delete(ol, recursive=not is_file)
+        if is_file:
+            try:
+                await session.store.delete(version_folder(ol), recursive=True)
+            except NotFound:
+                pass
+    _emit(args, {"deleted": path}, f"deleted {path}")
 
 
 async def _mv(args) -> None:
-    cm = _manager(args)
-    try:
-        await cm.rename(args.source, args.dest)
-    finally:
-        await cm.close()
-    _emit(args, {"source": args.source, "dest": args.dest}, f"{args.source} -> {args.dest}")
+    from .lake.versions import version_folder
+    from .store import AlreadyExists, NotFound
+
+    source, dest = _refuse_managed(args.source), _refuse_managed(args.dest)
+    if not source or not dest:
+        raise CommandError("cannot move the root folder", EXIT_USAGE, 400)
+    async with _session(args) as session:
+        try:
+            await session.store.rename(session.ol(source), session.ol(dest))
+        except AlreadyExists:
+            raise CommandError(f"{dest} already exists", EXIT_FAILED, 409) from None
+        except NotFound as error:
+            if error.code == "RenameDestinationParentPathNotFound":
+                raise CommandError(f"no such folder: {dest.rpartition('/')[0]}", EXIT_FAILED, 404) from None
+            raise CommandError(f"no such file or folder: {source}", EXIT_FAILED, 404) from None
+        # a file's versions follow it (a folder's moved with it already)
+        old_versions, new_versions = version_folder(session.ol(source)), version_folder(session.ol(dest))
+        for _ in range(2):
+            try:
+                await session.store.rename(old_versions, new_versions, overwrite=True)
+                break
+            except NotFound as error:
+                if error.code != "RenameDestinationParentPathNotFound":
+                    break  # nothing to move
+                try:
+                    await session.store.mkdir(new_versions.rpartition("/")[0])
+                except AlreadyExists:
+                    pass
+    _emit(args, {"source": source, "dest": dest}, f"{source} -> {dest}")
 
 
 async def _checkpoints(args) -> None:
-    cm = _manager(args)
-    try:
+    from .lake.content import content_type
+    from .lake.versions import new_version_id, newest_first, version_folder, version_path
+    from .store import NotFound
+
+    path = _refuse_managed(args.path)
+    if args.action == "restore" and not args.id:
+        raise CommandError("restore needs a checkpoint id (see `checkpoints list`)", EXIT_USAGE)
+    async with _session(args) as session:
+        ol = session.ol(path)
         if args.action == "list":
-            items = await cm.list_checkpoints(args.path)
+            try:
+                versions = newest_first(await session.store.list_dir(version_folder(ol)))
+            except NotFound:
+                versions = []
+            items = [{"id": v.name, "last_modified": v.last_modified} for v in versions]
             _emit(args, items, "\n".join(f"{c['id']}  {c['last_modified']:%Y-%m-%d %H:%M:%S}" for c in items))
         elif args.action == "create":
-            item = await cm.create_checkpoint(args.path)
+            blob = await session.store.read(ol)
+            if blob.entry.is_dir:
+                raise CommandError(f"{path} is a directory", EXIT_FAILED, 400)
+            version = version_path(ol, new_version_id())
+            entry = await session.store.write(version, blob.data, create_only=True, metadata=dict(blob.metadata))
+            item = {"id": entry.name, "last_modified": entry.last_modified}
             _emit(args, item, item["id"])
         else:
-            if not args.id:
-                raise CommandError("restore needs a checkpoint id (see `checkpoints list`)", EXIT_USAGE)
-            await cm.restore_checkpoint(args.id, args.path)
-            _emit(args, {"restored": args.id, "path": args.path}, f"{args.path} restored to {args.id}")
-    finally:
-        await cm.close()
+            version = version_path(ol, args.id)
+            try:
+                if version is None:
+                    raise NotFound("no such checkpoint")
+                blob = await session.store.read(version)
+            except NotFound:
+                raise CommandError(f"no such checkpoint {args.id} for {path}", EXIT_FAILED, 404) from None
+            await session.store.write(ol, blob.data, metadata=dict(blob.metadata), content_type=content_type(path))
+            _emit(args, {"restored": args.id, "path": path}, f"{path} restored to {args.id}")
 
 
 def _configure(args) -> None:
@@ -252,7 +414,11 @@ def _configure(args) -> None:
 
 
 async def _check(args) -> int:
-    """Each step with its time and, on failure, its cause; later steps are skipped after one fails."""
+    """Each step with its time (that step's alone) and, on failure, its cause; later steps are
+    skipped after one fails."""
+    from . import credential  # noqa: F401 - loaded before any step is timed
+    from .store import NotFound
+
     steps: list[dict] = []
 
     async def step(name: str, action):
@@ -264,44 +430,39 @@ async def _check(args) -> int:
             )
             return True
         except Exception as error:  # the command reports every failure as a step
-            message = error.log_message if isinstance(error, HTTPError) else str(error)
             steps.append(
-                {"step": name, "ok": False, "ms": round((time.monotonic() - started) * 1000, 1), "error": message}
+                {"step": name, "ok": False, "ms": round((time.monotonic() - started) * 1000, 1), "error": str(error)}
             )
             return False
 
-    settings_box: dict = {}
+    box: dict = {}
+    probe = f".onelake-contents-check-{uuid.uuid4().hex[:8]}.txt"
 
     async def settings():
-        resolved = config.resolve(_explicit(args))
-        resolved.require("workspace", "root", "broker_url")
-        settings_box["settings"] = resolved
+        resolved = _settings(args)
+        box["session"] = Session(resolved)
         return {name: {"value": shown, "source": source} for name, shown, source in resolved.describe()}
 
     async def token():
-        from .credential import AsyncBrokerCredential
-
-        async with AsyncBrokerCredential.from_settings(settings_box["settings"], retries=1) as credential:
-            info = await credential.get_token_info(config.STORAGE_SCOPE)
+        info = await box["session"].credential.get_token_info(config.STORAGE_SCOPE)
         return {"expires_in_s": int(info.expires_on - time.time())}
 
-    cm_box: dict = {}
-    probe = f".onelake-contents-check-{uuid.uuid4().hex[:8]}.txt"
-
     async def listing():
-        cm = cm_box["cm"] = _manager(args)
-        cm.allow_hidden = True
-        model = await cm.get("")
-        return {"entries": len(model["content"])}
+        session = box["session"]
+        try:
+            entries = await session.store.list_dir(session.ol(""))
+        except NotFound:
+            return {"entries": 0, "note": "the root folder does not exist yet (the server creates it on first use)"}
+        return {"entries": len(entries)}
 
     async def write():
-        saved = await cm_box["cm"].save(
-            {"type": "file", "format": "text", "content": "onelake-contents check\n"}, probe
-        )
-        return {"path": probe, "size": saved["size"]}
+        session = box["session"]
+        entry = await session.store.write(session.ol(probe), b"onelake-contents check\n", create_only=True)
+        return {"path": probe, "size": entry.size}
 
     async def delete():
-        await cm_box["cm"].delete_file(probe)
+        session = box["session"]
+        await session.store.delete(session.ol(probe), recursive=False)
         return {"path": probe}
 
     try:
@@ -315,8 +476,8 @@ async def _check(args) -> int:
             if not await step(name, action):
                 break
     finally:
-        if "cm" in cm_box:
-            await cm_box["cm"].close()
+        if "session" in box:
+            await box["session"].close()
     ok = len(steps) == 5 and all(s["ok"] for s in steps)
     if args.json:
         print(json.dumps({"ok": ok, "steps": steps}, default=_iso))
@@ -330,13 +491,24 @@ async def _check(args) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def _demo(args) -> int:
+    from .emulator import missing_modules
+
+    if missing_modules() or any(importlib.util.find_spec(name) is None for name in DEMO_MODULES):
+        raise CommandError('the demo needs the demo extra: pip install "onelake-contents[demo]"', EXIT_USAGE)
+    from .demo import DemoError, run
+
+    try:
+        return run(args.data_dir, port=args.port, user=args.user, host=args.host)
+    except DemoError as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.verb == "demo":
-            from .demo import run
-
-            return run(args.data_dir, port=args.port, user=args.user, host=args.host)
+            return _demo(args)
         if args.verb == "configure":
             _configure(args)
             return EXIT_OK
@@ -346,13 +518,19 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(action(args))
         return EXIT_OK
     except CommandError as error:
-        return _fail(args, str(error), error.code)
-    except HTTPError as error:
-        return _fail(args, error.log_message or str(error), EXIT_FAILED, error.status_code)
+        return _fail(args, str(error), error.code, error.status)
+    except InvalidPath as error:
+        return _fail(args, error.message, EXIT_USAGE, error.status)
     except config.SettingsError as error:
         return _fail(args, str(error), EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        from .store import StoreError
+
+        if not isinstance(error, StoreError):
+            raise
+        return _fail(args, error.message, EXIT_FAILED, STATUS.get(type(error).__name__, error.status))
 
 
 def _fail(args, message: str, code: int, status: int | None = None) -> int:

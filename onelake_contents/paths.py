@@ -6,7 +6,8 @@ workspace, where the root is `<item>/Files` or a folder below it (OneLake manage
 and its first level). Anything that could leave the root or that OneLake would misread is refused
 here, before any request: `.`/`..` components (404, like jupyter_server's "outside root"),
 backslashes, NUL and other control characters, unpaired surrogates, and names over OneLake's
-limits (400).
+limits (400). The error, `InvalidPath`, carries the HTTP status the contents API answers with; this
+module stays free of tornado so that the command line does not load the web stack.
 """
 
 from __future__ import annotations
@@ -14,34 +15,41 @@ from __future__ import annotations
 import fnmatch
 import unicodedata
 
-from tornado.web import HTTPError
-
 CHECKPOINT_DIR = ".ipynb_checkpoints"
 # Azure: a path segment is at most 255 characters and a blob name at most 1,024.
 MAX_SEGMENT = 255
 MAX_PATH = 1024
 
 
+class InvalidPath(ValueError):
+    """A path that must never reach OneLake; `status` is 404 for one leaving the root, else 400."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def normalize_api_path(path: str | None) -> str:
-    """The canonical API path, or an HTTPError for input that must never reach OneLake."""
+    """The canonical API path, or InvalidPath for input that must never reach OneLake."""
     path = (path or "").strip("/")
     if not path:
         return ""
     if "\\" in path:
-        raise HTTPError(400, f"Invalid path {path!r}: backslashes are not allowed in OneLake paths")
+        raise InvalidPath(400, f"Invalid path {path!r}: backslashes are not allowed in OneLake paths")
     if any(unicodedata.category(ch) == "Cc" for ch in path):
-        raise HTTPError(400, f"Invalid path {path!r}: control characters are not allowed")
+        raise InvalidPath(400, f"Invalid path {path!r}: control characters are not allowed")
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        raise HTTPError(400, f"Invalid path {path!r}: not valid Unicode") from None
+        raise InvalidPath(400, f"Invalid path {path!r}: not valid Unicode") from None
     parts = path.split("/")
     if any(part in (".", "..") for part in parts):
-        raise HTTPError(404, f"{path!r} is outside root contents directory")
+        raise InvalidPath(404, f"{path!r} is outside root contents directory")
     if any(part == "" for part in parts):
-        raise HTTPError(400, f"Invalid path {path!r}: empty path component")
+        raise InvalidPath(400, f"Invalid path {path!r}: empty path component")
     if any(len(part) > MAX_SEGMENT for part in parts):
-        raise HTTPError(400, f"Invalid path {path!r}: a name may have at most {MAX_SEGMENT} characters")
+        raise InvalidPath(400, f"Invalid path {path!r}: a name may have at most {MAX_SEGMENT} characters")
     return path
 
 
@@ -81,5 +89,5 @@ class PathMapper:
         path = normalize_api_path(api_path)
         full = f"{self.root}/{path}" if path else self.root
         if len(full.encode("utf-8")) > MAX_PATH:
-            raise HTTPError(400, f"Invalid path {path!r}: the OneLake path would exceed {MAX_PATH} bytes")
+            raise InvalidPath(400, f"Invalid path {path!r}: the OneLake path would exceed {MAX_PATH} bytes")
         return full

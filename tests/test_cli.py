@@ -110,7 +110,7 @@ def test_failures_have_exit_codes(env, emulator, capsys, tmp_path):
     code, out = run_json(capsys, "mv", "missing.txt", "other.txt")
     assert code == 1
     code, out = run_json(capsys, "ls", "../escape")
-    assert code == 1 and out["status"] == 404
+    assert code == 2 and out["status"] == 404  # a path outside the root is a usage error
     code, _ = run(capsys, "put", str(tmp_path / "nope.bin"), "x")
     assert code == 2
 
