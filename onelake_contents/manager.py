@@ -16,7 +16,6 @@ import mimetypes
 import os
 import re
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,19 +29,14 @@ from tornado.web import HTTPError
 from traitlets import Bool, Enum, Float, Instance, Int, TraitError, Type, Unicode, default, validate
 
 from . import config
+from . import paths as api_paths
 from .cache import MISSING, MetadataCache
 from .checkpoints import OneLakeCheckpoints
 from .credential import AsyncBrokerCredential
 from .handlers import OneLakeFilesHandler, RetryAfterTransform, retry_after_hint
-from .paths import (
-    CHECKPOINT_DIR,
-    PathMapper,
-    in_checkpoint_dir,
-    is_hidden,
-    join,
-    normalize_api_path,
-    split,
-)
+from .lake.content import HASH_METADATA, NOTEBOOK_MIME, sha256
+from .lake.uploads import UPLOAD_BLOCK, block_id, staging_path
+from .paths import CHECKPOINT_DIR, InvalidPath, PathMapper, in_checkpoint_dir, is_hidden, join, split
 from .store import (
     NOT_MODIFIED,
     AlreadyExists,
@@ -59,17 +53,8 @@ from .store import (
     Unavailable,
 )
 
-# Blob metadata holding the SHA-256 of the content we wrote: tells a lost-response retry or a
-# moved ETag (our own write, a rename) from a real change by someone else.
-HASH_METADATA = "onelake_contents_sha256"
-NOTEBOOK_MIME = "application/x-ipynb+json"
 _COPY_SUFFIX = re.compile(r"\-Copy\d*\.")
 _THREAD_THRESHOLD = 1024 * 1024
-
-
-# Staged uploads live in the (never listed) checkpoint folder of the target's directory.
-UPLOAD_DIR = ".onelake-uploads~"
-UPLOAD_BLOCK = 4 * 1024 * 1024
 
 
 @dataclass
@@ -91,8 +76,12 @@ class _Upload:
         self.touched = time.monotonic()
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def normalize_api_path(path: str | None) -> str:
+    """The canonical API path; a path that must never reach OneLake is the HTTP error it deserves."""
+    try:
+        return api_paths.normalize_api_path(path)
+    except InvalidPath as error:
+        raise HTTPError(error.status, error.message) from None
 
 
 def _env_help(name: str, text: str) -> str:
@@ -277,7 +266,10 @@ class OneLakeContentsManager(AsyncContentsManager):
 
     # ---- plumbing ------------------------------------------------------------------------------
     def _ol(self, path: str) -> str:
-        return self.paths.to_onelake(path)
+        try:
+            return self.paths.to_onelake(path)
+        except InvalidPath as error:
+            raise HTTPError(error.status, error.message) from None
 
     @contextmanager
     def _errors(self, path: str):
@@ -494,7 +486,7 @@ class OneLakeContentsManager(AsyncContentsManager):
         return blob
 
     def _remember(self, ol: str, blob: Blob) -> None:
-        self._seen[ol] = (blob.entry.etag, blob.metadata.get(HASH_METADATA) or _sha256(blob.data))
+        self._seen[ol] = (blob.entry.etag, blob.metadata.get(HASH_METADATA) or sha256(blob.data))
         if len(blob.data) < self.content_cache_bytes // 4:
             self._contents[ol] = blob
         else:
@@ -714,14 +706,13 @@ class OneLakeContentsManager(AsyncContentsManager):
 
     @staticmethod
     def _new_upload(ol: str) -> _Upload:
-        parent, name = split(ol)
-        return _Upload(f"{parent}/{CHECKPOINT_DIR}/{UPLOAD_DIR}/{name}.{uuid.uuid4().hex[:12]}")
+        return _Upload(staging_path(ol))
 
     async def _stage(self, path: str, upload: _Upload, data: bytes) -> None:
-        block_id = base64.b64encode(f"{len(upload.blocks):08d}".encode()).decode()
+        block = block_id(len(upload.blocks))
         with self._errors(path):
-            await self.store.stage_block(upload.staging, block_id, data)
-        upload.add(block_id, data)
+            await self.store.stage_block(upload.staging, block, data)
+        upload.add(block, data)
 
     async def upload(self, path: str, handle, size: int, progress=None) -> dict:
         """Upload from a binary file object (the CLI's `put`): one Put Blob when small, else staged
@@ -904,10 +895,13 @@ class OneLakeContentsManager(AsyncContentsManager):
         if len(data) > self.max_content_bytes:
             raise HTTPError(413, f"{path} is {len(data)} bytes, above the {self.max_content_bytes}-byte limit")
         ol = self._ol(path)
-        digest = await self._to_thread(_sha256, data)
+        digest = await self._to_thread(sha256, data)
         cached = self.cache.lookup(ol)
         if isinstance(cached, Entry) and cached.is_dir:
             raise HTTPError(400, f"{path} is a directory")
+        unchanged = await self._unchanged_in_onelake(path, ol, data)
+        if unchanged is not None:
+            return unchanged
         seen = None if self.last_writer_wins else self._seen.get(ol)
         created = cached.created if isinstance(cached, Entry) else None
         write = {"metadata": {HASH_METADATA: digest}, "content_type": content_type, "created": created}
@@ -936,6 +930,30 @@ class OneLakeContentsManager(AsyncContentsManager):
         self.cache.put(entry)
         self._remember(ol, Blob(entry, data, {HASH_METADATA: digest}))
         return entry
+
+    async def _unchanged_in_onelake(self, path: str, ol: str, data: bytes) -> Entry | None:
+        """The current entry when OneLake already holds exactly these bytes, else None.
+
+        JupyterLab with real-time collaboration saves a notebook as soon as it is opened (the
+        client re-applies trust marks and kernel metadata, which changes nothing in the file).
+        When the bytes are those of the version this server last read or wrote (compared byte for
+        byte with the copy it holds), one HEAD confirms that version is still the current one and
+        nothing is written: the save is done, since OneLake holds the content, and no version or
+        checkpoint is made for nothing.
+        """
+        held: Blob | None = self._contents.get(ol)
+        if held is None or held.data != data:
+            return None
+        with self._errors(path):
+            try:
+                current, _ = await self.store.stat(ol)
+            except NotFound:
+                return None
+        if current.is_dir or current.etag != held.entry.etag:
+            return None
+        self.log.debug("Save of %s is identical to what OneLake holds; nothing written", path)
+        self.cache.put(current)
+        return current
 
     async def _write_after_412(self, path, ol, data, digest, seen, write) -> Entry:
         """A conditional save failed: decide from the content hash in OneLake's metadata whether
@@ -1188,7 +1206,7 @@ class OneLakeContentsManager(AsyncContentsManager):
                         self._ol(dest),
                         blob.data,
                         create_only=True,
-                        metadata={HASH_METADATA: _sha256(blob.data)},
+                        metadata={HASH_METADATA: sha256(blob.data)},
                         content_type=mimetypes.guess_type(dest)[0],
                     )
                 self.cache.put(written)

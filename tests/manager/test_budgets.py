@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from tornado.web import HTTPError
 
 from tests.conftest import WORKSPACE
 from tests.manager.conftest import ROOT
@@ -68,12 +70,27 @@ async def test_save_existing_is_one_put_blob(cm, emulator):
     await cm.save(nb_model("v1"), "s.ipynb")
     model = await cm.get("s.ipynb")
     emulator.reset_requests()
+    model["content"]["cells"][0]["source"] = "v2"
     await cm.save({"type": "notebook", "content": model["content"]}, "s.ipynb")
     assert ops(emulator) == ["PutBlob"]
     emulator.reset_requests()
     await cm.save({"type": "file", "format": "text", "content": "x"}, "plain.txt")
     await cm.save({"type": "file", "format": "text", "content": "y"}, "plain.txt")
     assert ops(emulator) == ["PutBlob", "PutBlob"]
+
+
+async def test_saving_what_onelake_already_holds_is_one_head_and_no_write(cm, emulator):
+    saved = await cm.save(nb_model("v1"), "same.ipynb")
+    model = await cm.get("same.ipynb")
+    emulator.reset_requests()
+    again = await cm.save({"type": "notebook", "content": model["content"]}, "same.ipynb")
+    assert ops(emulator) == ["GetBlobProperties"]
+    assert again["last_modified"] == saved["last_modified"]
+    # changed elsewhere meanwhile: the same bytes are a real save again, and a conflict
+    emulator.namespace.write_file(emulator.namespace.workspaces[WORKSPACE], f"{ROOT}/same.ipynb", b"{}")
+    with pytest.raises(HTTPError) as info:
+        await cm.save({"type": "notebook", "content": model["content"]}, "same.ipynb")
+    assert info.value.status_code == 409
 
 
 async def test_new_untitled_is_at_most_two_and_one_when_fresh(cm, emulator):
