@@ -32,8 +32,16 @@ c.OneLakeCheckpoints.max_checkpoints = 10
 # Kernels cannot cd into OneLake: they start in this local directory.
 c.ServerApp.root_dir = "/home/jovyan/work"
 
-# jupyter-collaboration (real-time collaboration): file ids must not come from a local disk.
+# The contents API refuses request bodies above what the manager would save (max_content_bytes
+# plus base64/JSON overhead) before tornado buffers them; big files travel as chunked uploads.
+c.ServerApp.max_body_size = 96 * 1024 * 1024
+
+# jupyter-collaboration (real-time collaboration): file ids must not come from a local disk, and
+# the Y store (every notebook's edit history) lives in a temporary file of this server, not in a
+# lasting `.jupyter_ystore.db` beside the server (mount an emptyDir or tmpfs at /tmp).
 c.FileIdExtension.file_id_manager_class = "jupyter_server_fileid.manager.ArbitraryFileIdManager"
+c.YDocExtension.ystore_class = "jupyter_server_ydoc.stores.SQLiteYStore"
+c.SQLiteYStore.db_path = "/tmp/jupyter_ystore.db"
 
 # jupytext's server extension wraps any contents manager, but its async wrapper (1.19) never
 # awaits `exists` when naming a new notebook and loops forever; leave it off, or use jupytext's

@@ -12,7 +12,12 @@ c.Spawner.environment = {
 }
 c.Spawner.args = [
     "--ServerApp.contents_manager_class=onelake_contents.OneLakeContentsManager",
+    # bodies above max_content_bytes (plus base64/JSON overhead) are refused before being buffered
+    f"--ServerApp.max_body_size={96 * 1024 * 1024}",
     "--FileIdExtension.file_id_manager_class=jupyter_server_fileid.manager.ArbitraryFileIdManager",
+    # real-time collaboration's edit history in a temporary file, not a lasting local copy
+    "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.SQLiteYStore",
+    "--SQLiteYStore.db_path=/tmp/jupyter_ystore.db",
 ]
 # KubeSpawner: mount the client token for every user's pod.
 # c.KubeSpawner.volumes = [{"name": "onelake-token", "secret": {"secretName": "onelake-broker-client"}}]

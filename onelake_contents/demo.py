@@ -1,6 +1,11 @@
 """JupyterLab on an embedded OneLake: the emulator (persisted in a data directory) and its
 development broker, and JupyterLab with OneLakeContentsManager on
 `demo-workspace/Demo.Lakehouse/Files/home/<user>`. Ctrl-C stops everything it started.
+
+The data directory (0700) holds the emulator's OneLake, the kernels' local folder, JupyterLab's
+workspace layouts and `onelake-contents.json`, the settings with which `onelake-contents` (the
+command line) reaches the running demo. Nothing of a user's notebooks is kept outside OneLake:
+jupyter-collaboration's Y store lives in a temporary file per run, deleted when the demo stops.
 """
 
 from __future__ import annotations
@@ -9,9 +14,12 @@ import getpass
 import json
 import os
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +61,10 @@ def default_user() -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in user) or "user"
 
 
+class DemoError(Exception):
+    """The demo cannot start for a reason the user can fix (a busy port); one line says which."""
+
+
 @dataclass
 class DemoStack:
     """The running demo: emulator info, the JupyterLab process and its URL."""
@@ -63,6 +75,8 @@ class DemoStack:
     token: str
     root: str
     env: dict
+    cli_config: Path
+    scratch: Path
 
     def stop(self) -> None:
         if self.lab.poll() is None:
@@ -73,12 +87,24 @@ class DemoStack:
                 self.lab.kill()
                 self.lab.wait()
         self.emulator.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise DemoError(
+                f'port {port} on {host} is in use: pick another with ARGS="--port N" (make demo) or --port N'
+            ) from None
 
 
 def lab_arguments(
-    port: int, token: str, kernel_dir: Path, host: str = "127.0.0.1", extra: tuple[str, ...] = ()
+    port: int, kernel_dir: Path, ystore: Path, host: str = "127.0.0.1", extra: tuple[str, ...] = ()
 ) -> list[str]:
-    """JupyterLab's command line for the demo (see jupyter_config/demo_config.py for the same as a file)."""
+    """JupyterLab's command line for the demo (see jupyter_config/demo_config.py for the same as a
+    file). The token is not on it (any local user can read a command line): it is in JUPYTER_TOKEN."""
     return [
         sys.executable,
         "-m",
@@ -91,14 +117,24 @@ def lab_arguments(
         "--ServerApp.port_retries=0",
         "--ServerApp.open_browser=False",
         f"--ServerApp.root_dir={kernel_dir}",
-        f"--IdentityProvider.token={token}",
+        # the contents API refuses bodies above what the manager would save anyway (64 MiB plus
+        # the JSON/base64 overhead); larger files travel as chunked uploads
+        f"--ServerApp.max_body_size={MAX_BODY_BYTES}",
         "--OneLakeContentsManager.metadata_ttl=5",
+        # real-time collaboration's edit history: a temporary file of this run, not a lasting
+        # local copy of the users' notebooks
+        "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.SQLiteYStore",
+        f"--SQLiteYStore.db_path={ystore}",
         # jupytext's server extension wraps any contents manager; its async wrapper (1.19) calls
         # `exists` without awaiting it when naming a new notebook and loops forever
         "--ServerApp.jpserver_extensions={'jupyterlab_jupytext': False}",
         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         *extra,
     ]
+
+
+# 64 MiB of content (max_content_bytes) as base64 inside a JSON model, with room for the envelope
+MAX_BODY_BYTES = 96 * 1024 * 1024
 
 
 def start(
@@ -113,8 +149,10 @@ def start(
 ) -> DemoStack:
     from .emulator import Emulator
 
+    check_port_free(host, port)
     data_dir = Path(data_dir).absolute()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(data_dir, 0o700)  # the emulator keeps its token secret and broker token in here
     user = user or default_user()
     root = f"{DEMO_ITEM}/Files/home/{user}"
     emulator = Emulator({DEMO_WORKSPACE: [DEMO_ITEM]}, data_dir=data_dir / "onelake")
@@ -122,26 +160,51 @@ def start(
     _welcome(emulator, root, data_dir)
     kernel_dir = data_dir / "kernels"
     kernel_dir.mkdir(exist_ok=True)
+    cli_config = write_cli_settings(data_dir, info, root)
+    scratch = Path(tempfile.mkdtemp(prefix="onelake-demo-"))
     token = token or secrets.token_hex(16)
     env = dict(os.environ)
-    env.update(info.environment(DEMO_WORKSPACE, root), ONELAKE_CONFIG=str(data_dir / "onelake-contents.json"))
+    env.update(
+        info.environment(DEMO_WORKSPACE, root),
+        ONELAKE_CONFIG=str(cli_config),
+        JUPYTER_TOKEN=token,
+        JUPYTERLAB_WORKSPACES_DIR=str(data_dir / "lab-workspaces"),
+    )
     log = open(log_file, "ab") if log_file else None
     lab = subprocess.Popen(
-        lab_arguments(port, token, kernel_dir, host, extra_args),
+        lab_arguments(port, kernel_dir, scratch / "ystore.db", host, extra_args),
         env=env,
+        cwd=scratch,
+        stdin=subprocess.DEVNULL,  # Ctrl-C stops the demo, which stops the lab; no "Shutdown? (y/n)"
         stdout=log,
         stderr=subprocess.STDOUT if log else None,
     )
     if log:
         log.close()
     url = f"http://{host}:{port}/lab?token={token}"
-    stack = DemoStack(emulator, lab, url, token, root, env)
+    stack = DemoStack(emulator, lab, url, token, root, env, cli_config, scratch)
     try:
         _wait_ready(stack, f"http://{host}:{port}/api/status")
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def write_cli_settings(data_dir: Path, info, root: str) -> Path:
+    """`onelake-contents.json` (and the broker client token beside it, 0600): with
+    ONELAKE_CONFIG pointing at it, `onelake-contents ls /` works against the running demo."""
+    from . import config
+
+    token_file = data_dir / "broker-token"
+    token_file.touch(mode=0o600)
+    os.chmod(token_file, 0o600)
+    token_file.write_text(info.broker_token + "\n")
+    values = info.environment(DEMO_WORKSPACE, root)
+    settings = {name: values[s.env] for name, s in config.SETTINGS.items() if values.get(s.env)}
+    settings.pop("broker_token")
+    settings["broker_token_file"] = str(token_file)
+    return config.write_config_file(settings, data_dir / "onelake-contents.json")
 
 
 def _welcome(emulator, root: str, data_dir: Path) -> None:
@@ -170,11 +233,18 @@ def _wait_ready(stack: DemoStack, status_url: str, timeout: float = 120) -> None
     raise RuntimeError("JupyterLab did not start in time")
 
 
+def _cli_command() -> str:
+    """`onelake-contents`, with its path when it is not on PATH (a venv that is not activated)."""
+    beside = Path(sys.executable).parent / "onelake-contents"
+    if beside.exists() and shutil.which("onelake-contents") != str(beside):
+        return str(beside)
+    return "onelake-contents"
+
+
 def run(
     data_dir: str | Path = ".onelake-demo", *, port: int = 8888, user: str | None = None, host: str = "127.0.0.1"
 ) -> int:
     """Start the demo, print where to go, serve until Ctrl-C (or SIGTERM), then stop everything."""
-    stack = start(data_dir, port=port, user=user, host=host)
     stopping = False
 
     def stop(*_):
@@ -182,11 +252,13 @@ def run(
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
+    stack = start(data_dir, port=port, user=user, host=host)
     print(
         "\nJupyterLab on OneLake is running.\n"
         f"  open:      {stack.url}\n"
         f"  OneLake:   {stack.env['ONELAKE_ENDPOINT']}  workspace {DEMO_WORKSPACE}, folder {stack.root}\n"
         f"  data:      {Path(data_dir).absolute()} (kept between runs)\n"
+        f"  CLI:       ONELAKE_CONFIG={stack.cli_config} {_cli_command()} ls /\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

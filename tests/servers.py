@@ -49,6 +49,7 @@ class JupyterServer:
             JUPYTER_CONFIG_DIR=str(workdir / "jupyter-config"),
             JUPYTER_DATA_DIR=str(workdir / "jupyter-data"),
             JUPYTER_RUNTIME_DIR=str(workdir / "jupyter-runtime"),
+            JUPYTER_TOKEN=self.token,
         )
         environment.update(env or {})
         self.args = [
@@ -61,7 +62,6 @@ class JupyterServer:
             "--ServerApp.ip=127.0.0.1",
             "--ServerApp.open_browser=False",
             f"--ServerApp.root_dir={root_dir or workdir}",
-            f"--IdentityProvider.token={self.token}",
             "--allow-root",
             # jupytext's async wrapper cannot name new notebooks on an async manager (see README)
             f"--ServerApp.jpserver_extensions={ {'jupyterlab_jupytext': False, **(extensions or {})}!r}",
