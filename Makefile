@@ -12,12 +12,21 @@ $(VENV)/bin/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # What the demo needs (JupyterLab) is a subset of what the tests need.
-$(DEMO_STAMP): pyproject.toml $(VENV)/bin/python
+# pip's editable installs skip data files: the server extension's config goes where a wheel puts it.
+EXTENSION_CONFIG := jupyter_config/jupyter_server_config.d/onelake_contents.json
+define enable_extension
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp $(EXTENSION_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/
+endef
+
+$(DEMO_STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e ".[demo]"
+	$(enable_extension)
 	touch $(DEMO_STAMP)
 
-$(STAMP): pyproject.toml $(VENV)/bin/python
+$(STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(enable_extension)
 	touch $(STAMP) $(DEMO_STAMP)
 
 # JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C. `exec`: the demo is
@@ -32,6 +41,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check onelake_contents tests benchmarks jupyter_config
 	$(BIN)/ruff format --check onelake_contents tests benchmarks
+	$(BIN)/lint-imports
 
 # Requests per action and time under an injected RTT, against local disk and s3contents; writes
 # benchmarks/RESULTS.md and benchmarks/latency-vs-rtt.png. ARGS="--rtt-ms 50" to change the RTT.

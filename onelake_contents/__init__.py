@@ -1,7 +1,7 @@
 """onelake-contents: Jupyter's contents in Microsoft OneLake.
 
-Public names are loaded on first use, so `onelake_contents.emulator` can be imported without the
-product (the emulator never depends on it).
+Public names are loaded on first use, so that `onelake_contents.emulator`, the command line and
+kernels import only what they use.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "BrokerCredential": "onelake_contents.credential",
     "AsyncBrokerCredential": "onelake_contents.credential",
-    "OneLakeContentsManager": "onelake_contents.manager",
-    "OneLakeCheckpoints": "onelake_contents.checkpoints",
-    "OneLakeStore": "onelake_contents.store",
+    "OneLakeContentsManager": "onelake_contents.jupyter.manager",
+    "OneLakeCheckpoints": "onelake_contents.jupyter.checkpoints",
+    "OneLakeSessionManager": "onelake_contents.jupyter.sessions",
+    "OneLakeStore": "onelake_contents.storage",
     "fs": "onelake_contents.kernel",
     "notebook_dir": "onelake_contents.kernel",
     "url": "onelake_contents.kernel",
@@ -23,6 +24,11 @@ _PUBLIC = {
 }
 
 __all__ = ["__version__", *_PUBLIC]
+
+
+def _jupyter_server_extension_points():
+    """The server extension (enabled by jupyter_server_config.d/onelake_contents.json)."""
+    return [{"module": "onelake_contents.jupyter.extension"}]
 
 
 def __getattr__(name: str):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import importlib.util
 import json
 import os
@@ -143,24 +142,28 @@ def _settings(args) -> config.ResolvedSettings:
 
 
 class Session:
-    """The store, the credential and the root of one command."""
+    """The files layer (store, cache, ledger), versions and uploads of one command."""
 
     def __init__(self, settings: config.ResolvedSettings):
         from .credential import AsyncBrokerCredential
-        from .store import OneLakeStore
+        from .lake.files import LakeFiles
+        from .lake.uploads import Uploads
+        from .lake.versions import Versions
+        from .storage import OneLakeStore
 
         self.settings = settings
         self.paths = PathMapper(str(settings.root))
         self.credential = AsyncBrokerCredential.from_settings(settings)
-        self.store = OneLakeStore(
-            str(settings.endpoint), str(settings.workspace), self.credential, ca_file=settings.ca_file
-        )
+        store = OneLakeStore(str(settings.endpoint), str(settings.workspace), self.credential, ca_file=settings.ca_file)
+        self.files = LakeFiles(store, self.paths)
+        self.versions = Versions(self.files)
+        self.uploads = Uploads(self.files)
 
     def ol(self, path: str) -> str:
         return self.paths.to_onelake(path)
 
     async def close(self) -> None:
-        await self.store.close()
+        await self.files.close()
         await self.credential.close()
 
 
@@ -199,25 +202,28 @@ def _refuse_managed(path: str) -> str:
 
 # ---- verbs -------------------------------------------------------------------------------------
 async def _ls(args) -> None:
-    from .store import NotFound
+    from .lake.files import NotADirectory
+    from .storage import NotFound
 
     path = normalize_api_path(args.path)
     async with _session(args) as session:
         ol = session.ol(path)
         try:
-            entries = await session.store.list_dir(ol)
+            entries = await session.files.listing(ol)
+        except NotADirectory:
+            entries = None  # a file lists as itself
         except NotFound:
             if path:
                 raise
             entries = []  # a new user's home is created by the server on first use
-    if len(entries) == 1 and entries[0].path == ol and not entries[0].is_dir:
-        rows = [_row(path, entries[0])]  # a file lists as itself
-    else:
-        rows = [
-            _row(join(path, e.name), e)
-            for e in entries
-            if not in_checkpoint_dir(e.name) and (args.all or not is_hidden(e.name))
-        ]
+        if entries is None:
+            rows = [_row(path, await session.files.entry(ol))]
+        else:
+            rows = [
+                _row(join(path, e.name), e)
+                for e in entries
+                if not in_checkpoint_dir(e.name) and (args.all or not is_hidden(e.name))
+            ]
     rows.sort(key=lambda r: (r["type"] != "directory", r["name"]))
     if args.long:
         text = "\n".join(
@@ -237,7 +243,7 @@ async def _get(args) -> None:
         target = target / remote.rsplit("/", 1)[-1]
     partial = target.with_name(f".{target.name}.part-{uuid.uuid4().hex[:6]}")
     async with _session(args) as session:
-        entry, chunks = await session.store.stream(session.ol(remote))
+        entry, chunks = await session.files.stream(session.ol(remote), 0, None)
         if entry.is_dir:
             raise CommandError(f"{remote} is a directory", EXIT_FAILED, 400)
         progress = Progress(entry.size, f"get {remote}")
@@ -256,8 +262,8 @@ async def _get(args) -> None:
 
 
 async def _put(args) -> None:
-    from .lake.content import HASH_METADATA, content_type, sha256
-    from .lake.uploads import UPLOAD_BLOCK, block_id, staging_path
+    from .lake.content import content_type
+    from .lake.uploads import UPLOAD_BLOCK
 
     source = Path(args.local)
     if not source.is_file():
@@ -268,28 +274,19 @@ async def _put(args) -> None:
     size = source.stat().st_size
     progress = Progress(size, f"put {remote}")
     async with _session(args) as session:
-        target = session.ol(remote)
-        kind = content_type(remote)
+        target, kind = session.ol(remote), content_type(remote)
         with open(source, "rb") as handle:
             if size <= UPLOAD_BLOCK:
                 data = handle.read()
-                entry = await session.store.write(
-                    target, data, metadata={HASH_METADATA: sha256(data)}, content_type=kind
-                )
+                entry = await session.files.write(target, data, kind)
                 progress.advance(len(data))
             else:
                 # as JupyterLab's chunked uploads: staged blocks, one commit, one rename over the target
-                staging, blocks, digest = staging_path(target), [], hashlib.sha256()
+                upload = session.uploads.new(target)
                 while data := handle.read(UPLOAD_BLOCK):
-                    blocks.append(block_id(len(blocks)))
-                    await session.store.stage_block(staging, blocks[-1], data)
-                    digest.update(data)
+                    await session.uploads.stage(upload, data)
                     progress.advance(len(data))
-                await session.store.commit_blocks(
-                    staging, blocks, metadata={HASH_METADATA: digest.hexdigest()}, content_type=kind
-                )
-                await session.store.rename(staging, target, overwrite=True)
-                entry = await _stat(session, target)
+                entry = await session.uploads.publish(upload, kind)
     progress.finish()
     _emit(
         args,
@@ -298,69 +295,50 @@ async def _put(args) -> None:
     )
 
 
-async def _stat(session: Session, ol: str):
-    entry, _ = await session.store.stat(ol)
-    return entry
-
-
 async def _rm(args) -> None:
-    from .lake.versions import version_folder
-    from .store import NotFound
+    from .lake.files import NotADirectory
 
     path = _refuse_managed(args.path)
     if not path:
         raise CommandError("cannot delete the root folder", EXIT_USAGE, 400)
     async with _session(args) as session:
         ol = session.ol(path)
-        entries = await session.store.list_dir(ol)
-        is_file = len(entries) == 1 and entries[0].path == ol and not entries[0].is_dir
-        if not is_file and entries and not args.recursive:
-            raise CommandError(f"{path} is a folder that is not empty; use -r to delete it with its contents")
-        await session.store.delete(ol, recursive=not is_file)
-        if is_file:
-            try:
-                await session.store.delete(version_folder(ol), recursive=True)
-            except NotFound:
-                pass
+        try:
+            entries = await session.files.listing(ol)
+        except NotADirectory:
+            await session.files.delete(ol, is_dir=False)
+            await session.versions.delete_all(ol)
+        else:
+            if entries and not args.recursive:
+                raise CommandError(f"{path} is a folder that is not empty; use -r to delete it with its contents")
+            await session.files.delete(ol, is_dir=True)
     _emit(args, {"deleted": path}, f"deleted {path}")
 
 
 async def _mv(args) -> None:
-    from .lake.versions import version_folder
-    from .store import AlreadyExists, NotFound
+    from .lake.files import MissingParent
+    from .storage import AlreadyExists, NotFound
 
     source, dest = _refuse_managed(args.source), _refuse_managed(args.dest)
     if not source or not dest:
         raise CommandError("cannot move the root folder", EXIT_USAGE, 400)
     async with _session(args) as session:
         try:
-            await session.store.rename(session.ol(source), session.ol(dest))
+            moved = await session.files.rename(session.ol(source), session.ol(dest))
         except AlreadyExists:
             raise CommandError(f"{dest} already exists", EXIT_FAILED, 409) from None
-        except NotFound as error:
-            if error.code == "RenameDestinationParentPathNotFound":
-                raise CommandError(f"no such folder: {dest.rpartition('/')[0]}", EXIT_FAILED, 404) from None
+        except MissingParent:
+            raise CommandError(f"no such folder: {dest.rpartition('/')[0]}", EXIT_FAILED, 404) from None
+        except NotFound:
             raise CommandError(f"no such file or folder: {source}", EXIT_FAILED, 404) from None
-        # a file's versions follow it (a folder's moved with it already)
-        old_versions, new_versions = version_folder(session.ol(source)), version_folder(session.ol(dest))
-        for _ in range(2):
-            try:
-                await session.store.rename(old_versions, new_versions, overwrite=True)
-                break
-            except NotFound as error:
-                if error.code != "RenameDestinationParentPathNotFound":
-                    break  # nothing to move
-                try:
-                    await session.store.mkdir(new_versions.rpartition("/")[0])
-                except AlreadyExists:
-                    pass
+        if moved is None or not moved.is_dir:  # a folder's versions moved with it already
+            await session.versions.move_all(session.ol(source), session.ol(dest))
     _emit(args, {"source": source, "dest": dest}, f"{source} -> {dest}")
 
 
 async def _checkpoints(args) -> None:
     from .lake.content import content_type
-    from .lake.versions import new_version_id, newest_first, version_folder, version_path
-    from .store import NotFound
+    from .lake.versions import NoSuchVersion
 
     path = _refuse_managed(args.path)
     if args.action == "restore" and not args.id:
@@ -368,29 +346,18 @@ async def _checkpoints(args) -> None:
     async with _session(args) as session:
         ol = session.ol(path)
         if args.action == "list":
-            try:
-                versions = newest_first(await session.store.list_dir(version_folder(ol)))
-            except NotFound:
-                versions = []
-            items = [{"id": v.name, "last_modified": v.last_modified} for v in versions]
+            items = [{"id": v.name, "last_modified": v.last_modified} for v in await session.versions.list(ol)]
             _emit(args, items, "\n".join(f"{c['id']}  {c['last_modified']:%Y-%m-%d %H:%M:%S}" for c in items))
         elif args.action == "create":
-            blob = await session.store.read(ol)
-            if blob.entry.is_dir:
-                raise CommandError(f"{path} is a directory", EXIT_FAILED, 400)
-            version = version_path(ol, new_version_id())
-            entry = await session.store.write(version, blob.data, create_only=True, metadata=dict(blob.metadata))
+            entry = await session.versions.create(ol)
             item = {"id": entry.name, "last_modified": entry.last_modified}
             _emit(args, item, item["id"])
         else:
-            version = version_path(ol, args.id)
             try:
-                if version is None:
-                    raise NotFound("no such checkpoint")
-                blob = await session.store.read(version)
-            except NotFound:
+                blob = await session.versions.read(ol, args.id)
+            except NoSuchVersion:
                 raise CommandError(f"no such checkpoint {args.id} for {path}", EXIT_FAILED, 404) from None
-            await session.store.write(ol, blob.data, metadata=dict(blob.metadata), content_type=content_type(path))
+            await session.files.write(ol, blob.data, content_type(path))
             _emit(args, {"restored": args.id, "path": path}, f"{path} restored to {args.id}")
 
 
@@ -416,8 +383,8 @@ def _configure(args) -> None:
 async def _check(args) -> int:
     """Each step with its time (that step's alone) and, on failure, its cause; later steps are
     skipped after one fails."""
-    from . import credential  # noqa: F401 - loaded before any step is timed
-    from .store import NotFound
+    from .lake import files  # noqa: F401 - loaded before any step is timed
+    from .storage import NotFound
 
     steps: list[dict] = []
 
@@ -450,19 +417,19 @@ async def _check(args) -> int:
     async def listing():
         session = box["session"]
         try:
-            entries = await session.store.list_dir(session.ol(""))
+            entries = await session.files.listing(session.ol(""))
         except NotFound:
             return {"entries": 0, "note": "the root folder does not exist yet (the server creates it on first use)"}
         return {"entries": len(entries)}
 
     async def write():
         session = box["session"]
-        entry = await session.store.write(session.ol(probe), b"onelake-contents check\n", create_only=True)
+        entry = await session.files.write_new(session.ol(probe), b"onelake-contents check\n", "text/plain")
         return {"path": probe, "size": entry.size}
 
     async def delete():
         session = box["session"]
-        await session.store.delete(session.ol(probe), recursive=False)
+        await session.files.delete(session.ol(probe), is_dir=False)
         return {"path": probe}
 
     try:
@@ -526,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        from .store import StoreError
+        from .storage import StoreError
 
         if not isinstance(error, StoreError):
             raise

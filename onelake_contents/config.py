@@ -44,6 +44,12 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+def trait_help(name: str) -> str:
+    """The help text of the trait for a setting (one text for the trait, the flag and the README)."""
+    setting = SETTINGS[name]
+    return f"{setting.help[0].upper()}{setting.help[1:]}. Environment variable: {setting.env}."
+
+
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names it and its source."""
 

@@ -1,7 +1,7 @@
 """OneLake from inside a kernel: an fsspec filesystem (adlfs) on the broker's credential.
 
-Kernels run in a local folder; the server hands them its `ONELAKE_*` settings in the environment
-and jupyter_server sets `JPY_SESSION_NAME` to the notebook's path, so:
+Kernels run in a local folder; the server's session manager (`jupyter.sessions`) hands them its
+`ONELAKE_*` settings and their notebook's OneLake folder in the environment, so:
 
     import onelake_contents, pandas
     fs = onelake_contents.fs()
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-
-from jupyter_server.services.sessions.sessionmanager import SessionManager
 
 from . import config
 from .credential import AsyncBrokerCredential
@@ -83,24 +81,3 @@ def url(path: str = "", **overrides) -> str:
     else:
         full = posixpath.join(notebook_dir(**overrides), path)
     return f"abfs://{full}"
-
-
-class OneLakeSessionManager(SessionManager):
-    """Jupyter's session manager, telling each kernel where its notebook lives in OneLake.
-
-    Kernels run in a local folder, so jupyter_server's JPY_SESSION_NAME cannot say it; this adds
-    ONELAKE_NOTEBOOK_PATH (the notebook's path under the root), ONELAKE_NOTEBOOK_DIR (its folder as
-    an fsspec path for `fs()`) and ONELAKE_NOTEBOOK_URL (the folder's abfss:// URL).
-    OneLakeContentsManager installs it when the server uses jupyter_server's own session manager.
-    """
-
-    def get_kernel_env(self, path, name=None):
-        env = super().get_kernel_env(path, name)
-        cm = self.contents_manager
-        if path and hasattr(cm, "onelake_url") and hasattr(cm, "settings"):
-            api_path = path.strip("/")
-            folder = posixpath.dirname(api_path)
-            env["ONELAKE_NOTEBOOK_PATH"] = api_path
-            env["ONELAKE_NOTEBOOK_DIR"] = posixpath.join(str(cm.settings.workspace), cm.paths.to_onelake(folder))
-            env["ONELAKE_NOTEBOOK_URL"] = cm.onelake_url(folder)
-        return env

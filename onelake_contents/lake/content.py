@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 
-# Blob metadata holding the SHA-256 of the content we wrote: tells a lost-response retry or a
-# moved ETag (our own write, a rename) from a real change by someone else.
+# Blob metadata holding the SHA-256 of the content we wrote (for tools and audits; whether a write
+# is ours is decided by its write id, below).
 HASH_METADATA = "onelake_contents_sha256"
+# Blob metadata holding a fresh id per write: tells our own landed write (its answer lost) from
+# the same bytes written by someone else (see lake.ledger).
+WRITE_METADATA = "onelake_contents_write"
 NOTEBOOK_MIME = "application/x-ipynb+json"
 
 

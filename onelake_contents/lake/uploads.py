@@ -1,18 +1,26 @@
-"""Where staged uploads live and how their blocks are named.
+"""Staged uploads: a big file sent in pieces and published atomically.
 
-A large file is sent as uncommitted blocks of a hidden staging file beside its target (in the
-never-listed checkpoint folder), committed with Put Block List and published with one rename over
-the target: the old file stays whole and readable until then, and an abandoned upload leaves
+The pieces are uncommitted blocks of a hidden staging file beside the target (in the never-listed
+checkpoint folder); the last one commits them (Put Block List) and publishes them with one rename
+over the target. The old file stays whole and readable until then, and an abandoned upload leaves
 nothing visible (OneLake discards uncommitted blocks; a crash between commit and publish leaves a
-staged file that is swept later).
+staged file, deleted by a later sweep). Memory per upload: one piece. K pieces cost K + 2 requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
+import time
 import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ..paths import CHECKPOINT_DIR, split
+from ..storage import Entry, NotFound, StoreError, TooLarge
+from .ledger import new_write_id, write_metadata
 
 UPLOAD_DIR = ".onelake-uploads~"
 UPLOAD_BLOCK = 4 * 1024 * 1024
@@ -24,10 +32,137 @@ def staging_path(target: str) -> str:
     return f"{parent}/{CHECKPOINT_DIR}/{UPLOAD_DIR}/{name}.{uuid.uuid4().hex[:12]}"
 
 
-def staging_folder(target: str) -> str:
-    return split(staging_path(target))[0]
-
-
 def block_id(index: int) -> str:
     """Azure wants block ids of one length within a blob, base64-encoded."""
     return base64.b64encode(f"{index:08d}".encode()).decode()
+
+
+class UploadRefused(ValueError):
+    """A piece that cannot be taken (out of order, no upload in progress); the upload is dropped."""
+
+
+@dataclass
+class StagedUpload:
+    """One upload in progress: where it is staged and what has arrived."""
+
+    target: str
+    staging: str
+    next_chunk: int = 1
+    size: int = 0
+    blocks: list[str] = field(default_factory=list)
+    digest: Any = field(default_factory=hashlib.sha256)
+    touched: float = field(default_factory=time.monotonic)
+
+    def add(self, block: str, data: bytes) -> None:
+        self.blocks.append(block)
+        self.size += len(data)
+        self.digest.update(data)
+        self.next_chunk += 1
+        self.touched = time.monotonic()
+
+
+class Uploads:
+    """The uploads in progress on one server, and their staging, publishing and sweeping."""
+
+    def __init__(self, files, *, timeout: float = 3600.0, max_bytes: int = 10 * 1024**3):
+        self.files = files
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._active: dict[str, StagedUpload] = {}
+        self._swept: set[str] = set()
+        self._background: set[asyncio.Task] = set()
+
+    def piece(self, target: str, number: int) -> StagedUpload:
+        """The upload a piece numbered 1, 2, ... (or -1 for the last) belongs to."""
+        self.expire()
+        if number == 1:
+            upload = self._active[target] = StagedUpload(target, staging_path(target))
+            self.sweep(split(upload.staging)[0])
+            return upload
+        upload = self._active.get(target)
+        if upload is None:
+            raise UploadRefused("no upload is in progress (it expired or the server restarted)")
+        if number != -1 and number != upload.next_chunk:
+            del self._active[target]
+            raise UploadRefused(f"piece {number} arrived out of order (expected {upload.next_chunk})")
+        return upload
+
+    def new(self, target: str) -> StagedUpload:
+        """An upload not tracked between requests (one caller sends every piece)."""
+        return StagedUpload(target, staging_path(target))
+
+    def drop(self, target: str) -> None:
+        self._active.pop(target, None)
+
+    async def stage(self, upload: StagedUpload, data: bytes) -> None:
+        if upload.size + len(data) > self.max_bytes:
+            self.drop(upload.target)
+            raise TooLarge(f"{upload.target} is larger than the {self.max_bytes}-byte upload limit", status=413)
+        block = block_id(len(upload.blocks))
+        try:
+            await self.files.store.stage_block(upload.staging, block, data)
+        except StoreError:
+            self.drop(upload.target)
+            raise
+        upload.add(block, data)
+
+    async def publish(self, upload: StagedUpload, content_type: str | None) -> Entry:
+        """Commit the staged blocks and move them over the target in one rename."""
+        files, target = self.files, upload.target
+        self.drop(target)
+        write_id = new_write_id()
+        files.ledger.expect(target, write_id)
+        cached = files.known(target)
+        staged = await files.store.commit_blocks(
+            upload.staging,
+            upload.blocks,
+            metadata=write_metadata(upload.digest.hexdigest(), write_id),
+            content_type=content_type,
+        )
+        try:
+            etag = await files.store.rename(upload.staging, target, overwrite=True)
+        except NotFound:
+            # an earlier try of the publishing rename landed and its answer was lost?
+            landed, metadata = await files.store.stat(target)
+            if not files.ledger.landed(metadata, write_id):
+                raise
+            etag = landed.etag
+        created = cached.created if isinstance(cached, Entry) else staged.created
+        entry = Entry(target, False, upload.size, staged.last_modified, created, etag or staged.etag)
+        files.ledger.settled(target)
+        files.cache.put(entry)
+        files.ledger.remember_version(target, entry, write_id)
+        return entry
+
+    def expire(self) -> None:
+        deadline = time.monotonic() - self.timeout
+        for key in [k for k, u in self._active.items() if u.touched < deadline]:
+            self.files.log.info("Abandoning the unfinished upload of %s", key)
+            del self._active[key]
+
+    def sweep(self, folder: str) -> None:
+        """In the background: delete staged files left by uploads that died between commit and
+        publish (a crash), once older than the timeout. Uncommitted blocks need nothing: OneLake
+        discards them."""
+        if folder in self._swept:
+            return
+        self._swept.add(folder)
+        store, log, timeout = self.files.store, self.files.log, self.timeout
+
+        async def sweep() -> None:
+            try:
+                entries = await store.list_dir(folder)
+            except StoreError:
+                return
+            cutoff = datetime.now(UTC) - timedelta(seconds=timeout)
+            for entry in entries:
+                if not entry.is_dir and entry.last_modified < cutoff:
+                    log.info("Removing the abandoned staged upload %s", entry.path)
+                    try:
+                        await store.delete(entry.path, recursive=False)
+                    except StoreError:
+                        pass
+
+        task = asyncio.get_running_loop().create_task(sweep())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -5,7 +5,7 @@ not cover overwrites, so versions are files we manage: `<dir>/.ipynb_checkpoints
 file per version, ids `<UTC time>-<random>` (match `[\\w-]+`, sort by time). Keeping them in the
 file's own directory means a directory rename or delete carries them along in the same single
 request; a file's versions live in one folder, so renaming or deleting the file moves or deletes
-them in one more request. The functions here work on API paths and on OneLake paths alike.
+them in one more request. Paths here are OneLake paths.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ import secrets
 from datetime import UTC, datetime
 
 from ..paths import CHECKPOINT_DIR, join, split
+from ..storage import Entry, NotFound
+from .content import content_type
+from .files import IsADirectory, LakeFiles
 
 VERSION_ID = re.compile(r"^[\w-]+$")
 
@@ -36,6 +39,97 @@ def version_path(path: str, version_id: str) -> str | None:
     return join(version_folder(path), version_id)
 
 
-def newest_first(entries) -> list:
+def newest_first(entries) -> list[Entry]:
     """The versions among a version folder's entries, newest first."""
     return sorted((e for e in entries if not e.is_dir and VERSION_ID.match(e.name)), key=lambda e: e.name, reverse=True)
+
+
+class NoSuchVersion(NotFound):
+    """No version with that id."""
+
+
+class Versions:
+    """The versions of the files of one root, on the files layer (`keep` newest per file)."""
+
+    def __init__(self, files: LakeFiles, keep: int = 10):
+        self.files = files
+        self.keep = keep
+        self._has_version: set[str] = set()
+
+    async def list(self, path: str) -> list[Entry]:
+        """A file's versions, newest first (one listing, or none when fresh in the cache); the
+        oldest beyond `keep` are deleted."""
+        try:
+            entries = await self.files.listing(version_folder(path))
+        except NotFound:
+            return []
+        versions = newest_first(entries)
+        if versions:
+            self._has_version.add(path)
+        return await self._prune(versions)
+
+    async def create(self, path: str) -> Entry:
+        """A new version with the file's current bytes: one request when the files layer holds
+        them (this server just read or wrote them), else two."""
+        blob = self.files.held_current(path)
+        if blob is None:
+            blob = await self.files.store.read(path)
+            if blob.entry.is_dir:
+                raise IsADirectory(f"{path} is a directory")
+        entry = await self.files.write_new(version_path(path, new_version_id()), blob.data, content_type(path))
+        self._has_version.add(path)
+        listing = self.files.cache.listing(version_folder(path))
+        if listing is not None:
+            await self._prune(newest_first(listing))
+        return entry
+
+    async def ensure_one(self, path: str) -> None:
+        """After a save: the file has a first version (as jupyter_server's file manager does it)."""
+        if path in self._has_version:
+            return
+        if not await self.list(path):
+            await self.create(path)
+
+    async def _prune(self, newest: list[Entry]) -> list[Entry]:
+        kept, extra = newest[: self.keep], newest[self.keep :]
+        for entry in extra:
+            await self.files.delete_if_there(entry.path, is_dir=False)
+        return kept
+
+    async def read(self, path: str, version_id: str):
+        version = version_path(path, version_id)
+        if version is None:
+            raise NoSuchVersion(f"no version {version_id!r} of {path}")
+        try:
+            return await self.files.store.read(version)
+        except NotFound:
+            raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
+
+    async def delete(self, path: str, version_id: str) -> None:
+        version = version_path(path, version_id)
+        if version is None:
+            raise NoSuchVersion(f"no version {version_id!r} of {path}")
+        try:
+            await self.files.store.delete(version, recursive=False)
+        except NotFound:
+            raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
+        self.files.cache.removed(version)
+        self._has_version.discard(path)  # it may have been the last one: the next save asks again
+
+    async def delete_all(self, path: str) -> None:
+        await self.files.delete_if_there(version_folder(path), is_dir=True)
+        self._has_version.discard(path)
+
+    async def move_one(self, version_id: str, old_path: str, new_path: str) -> None:
+        source, dest = version_path(old_path, version_id), version_path(new_path, version_id)
+        if source is None or dest is None:
+            raise NoSuchVersion(f"no version {version_id!r} of {old_path}")
+        await self.files.replace_folder(source, dest)
+
+    async def move_all(self, old_path: str, new_path: str) -> None:
+        """All of a file's versions follow it: one request (two more if the target folder's
+        parent is new)."""
+        await self.files.replace_folder(version_folder(old_path), version_folder(new_path))
+        if old_path in self._has_version:
+            self._has_version.discard(old_path)
+            self._has_version.add(new_path)

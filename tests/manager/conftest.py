@@ -16,9 +16,9 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.filedatalake import DataLakeServiceClient
 
+from onelake_contents import OneLakeContentsManager
 from onelake_contents.credential import BrokerCredential
 from onelake_contents.emulator import Emulator
-from onelake_contents.manager import OneLakeContentsManager
 from tests.conftest import ITEM, WORKSPACE
 from tests.servers import JupyterServer
 

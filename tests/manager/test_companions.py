@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from onelake_contents.manager import OneLakeContentsManager
+from onelake_contents import OneLakeContentsManager
 
 SCRIPT = "# %% [markdown]\n# A title\n\n# %%\nx = 6 * 7\nprint(x)\n"
 

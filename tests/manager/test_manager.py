@@ -16,7 +16,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from tornado.web import HTTPError
 
-from onelake_contents.manager import OneLakeContentsManager
+from onelake_contents import OneLakeContentsManager
 from tests.conftest import ITEM, WORKSPACE
 from tests.loop_probe import loop_callback_cpu
 from tests.manager.conftest import LIVE, ROOT
@@ -388,8 +388,7 @@ async def test_hostile_paths_never_reach_onelake(cm, emulator, target, path, sta
 async def test_permission_denied_is_403(cm, emulator, target):
     await text(cm, "locked/x.txt", "x")
     emulator.deny(f"{WORKSPACE}/{ROOT}/locked")
-    cm.cache.clear()
-    cm._contents.clear()
+    cm.files.clear_caches()
     assert await http_status(cm.get("locked/x.txt")) == 403
     assert await http_status(text(cm, "locked/x.txt", "y")) == 403
 

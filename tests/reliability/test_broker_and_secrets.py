@@ -105,7 +105,7 @@ def test_no_secret_in_server_logs_at_debug_level(lake, tmp_path):
 async def test_no_secret_in_logs_errors_or_events(emulator, caplog):
     from tornado.web import HTTPError
 
-    from onelake_contents.manager import OneLakeContentsManager
+    from onelake_contents import OneLakeContentsManager
 
     caplog.set_level(logging.DEBUG)
     emulator.broker.state.token_lifetime = 1
@@ -130,7 +130,7 @@ async def test_no_secret_in_logs_errors_or_events(emulator, caplog):
         await cm.rename("e.txt", "f.txt")
         emulator.broker.state.outage_status = 500
         await asyncio.sleep(2.2)  # a "1 s" token ends on the next whole second: now it has
-        cm.cache.clear()
+        cm.files.clear_caches()
         for action in (cm.get("f.txt"), cm.save({"type": "file", "format": "text", "content": "y"}, "f.txt")):
             with pytest.raises(HTTPError) as info:
                 await action

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from cachetools import LRUCache, TTLCache
 
-from .store import Entry
+from ..storage import Entry
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ Listing goes through DFS (List Paths, never recursive unless asked, 5,000 per pa
 whole-file writes through Blob (one GET; one Put Blob, which is atomic and honours `If-Match` /
 `If-None-Match: *`, unlike DFS `upload_data` which truncates first), renames and deletes through
 DFS (one request for a file or a whole directory). SDK errors become the small set of `StoreError`s
-below; nothing above this module sees an Azure exception.
+of `storage.errors`; nothing above this package sees an Azure exception.
 
 Two SDK behaviours are worked around here (both checked against the emulator in tests):
 - the aiohttp transport turns a CA-file `connection_verify` into a new SSL context per request,
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import email.utils
 import functools
 import random
 import ssl
@@ -28,125 +27,16 @@ from urllib.parse import quote
 
 import aiohttp
 from azure.core import MatchConditions
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import AzureError, ResourceModifiedError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from azure.storage.filedatalake.aio import DataLakeServiceClient
 
+from .errors import TooLarge, retry_after_seconds, translate
+
 MAX_PUT_BLOB = 5000 * 1024 * 1024
 STREAM_CHUNK = 4 * 1024 * 1024
-
-
-# ---- errors ------------------------------------------------------------------------------------
-class StoreError(Exception):
-    """A OneLake operation failed; `code` is Azure's error code when there is one."""
-
-    def __init__(self, message: str, code: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-
-
-class NotFound(StoreError):
-    pass
-
-
-class AlreadyExists(StoreError):
-    pass
-
-
-class Conflict(StoreError):
-    """The path's type or state forbids the operation (directory not empty, file in the way)."""
-
-
-class Changed(StoreError):
-    """A condition failed: the path changed since the ETag we hold (HTTP 412)."""
-
-
-class Forbidden(StoreError):
-    pass
-
-
-class BadRequest(StoreError):
-    pass
-
-
-class TooLarge(StoreError):
-    pass
-
-
-class Unavailable(StoreError):
-    """OneLake or the token broker cannot be reached, or refuses our credentials."""
-
-    def __init__(
-        self, message: str, code: str | None = None, status: int | None = None, retry_after: float | None = None
-    ):
-        super().__init__(message, code, status)
-        self.retry_after = retry_after
-
-
-class Throttled(Unavailable):
-    pass
-
-
-def translate(error: Exception, path: str) -> StoreError:
-    """Our error for an SDK error on `path`."""
-    if isinstance(error, StoreError):
-        return error
-    if isinstance(error, ClientAuthenticationError) and getattr(error, "response", None) is None:
-        return Unavailable(f"cannot authenticate to OneLake: {error.message}")
-    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
-        return Unavailable(f"OneLake did not answer for {path}: {type(error).__name__}")
-    if not isinstance(error, HttpResponseError):
-        return StoreError(f"unexpected error on {path}: {error}")
-    status = error.status_code
-    code = getattr(error, "error_code", None)
-    if code is None and error.response is not None:
-        code = error.response.headers.get("x-ms-error-code")
-    detail = f"{path}: {code or status}"
-    if status == 404 or isinstance(error, ResourceNotFoundError):
-        return NotFound(f"not found in OneLake: {detail}", code, status)
-    if status == 412:
-        return Changed(f"changed in OneLake: {detail}", code, status)
-    if status == 409 or isinstance(error, ResourceExistsError):
-        if code in ("PathAlreadyExists", "BlobAlreadyExists"):
-            return AlreadyExists(f"already exists in OneLake: {detail}", code, status)
-        return Conflict(f"conflict in OneLake: {detail}", code, status)
-    if status == 401:
-        return Unavailable(f"OneLake refused the server's token ({code}); check the token broker", code, status)
-    if status == 403:
-        return Forbidden(f"OneLake denied access to {detail}", code, status)
-    if status == 413:
-        return TooLarge(f"too large for OneLake: {detail}", code, status)
-    if status == 429:
-        return Throttled(f"OneLake is throttling requests ({detail})", code, status, _retry_after(error.response))
-    if status is not None and status >= 500:
-        return Unavailable(f"OneLake is unavailable ({detail})", code, status, _retry_after(error.response))
-    if status == 400:
-        return BadRequest(f"OneLake refused the request for {detail}", code, status)
-    return StoreError(f"OneLake error on {detail}", code, status)
-
-
-def _retry_after(response) -> float | None:
-    value = response.headers.get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _isolated(method):
@@ -182,7 +72,7 @@ class InteractiveRetry(ExponentialRetry):
         delay = self.backoff * (2 ** settings["count"]) * random.uniform(0.8, 1.2)
         history = settings.get("history") or []
         response = getattr(history[-1], "http_response", None) if history else None
-        hinted = _retry_after(response)
+        hinted = retry_after_seconds(response)
         if hinted is not None:
             delay = max(delay, min(hinted, self.max_retry_after))
         return delay
@@ -192,7 +82,7 @@ class InteractiveRetry(ExponentialRetry):
         for attempt in range(self.total_retries):
             if response.http_response.status_code != 429:
                 break
-            hinted = _retry_after(response.http_response)
+            hinted = retry_after_seconds(response.http_response)
             if hinted is not None and hinted > self.max_retry_after:
                 break  # too long to hold a user's request: report it with its Retry-After
             delay = hinted if hinted is not None else self.backoff * (2**attempt)
@@ -381,7 +271,9 @@ class OneLakeStore:
             downloader = await self._container.get_blob_client(path).download_blob(**kwargs)
             props = downloader.properties
             if max_bytes is not None and props.size > max_bytes:
-                raise TooLarge(f"{path} has {props.size} bytes, more than the {max_bytes} allowed", status=413)
+                raise TooLarge(
+                    f"{path} has {props.size} bytes, more than the {max_bytes} allowed", status=413, size=props.size
+                )
             data = await downloader.readall()
         except ResourceModifiedError as error:
             if error.status_code == 304:

@@ -1,0 +1,104 @@
+"""OneLakeCheckpoints: Jupyter's checkpoints API over a file's versions in OneLake.
+
+Built on the files layer the way jupyter_server's `FileCheckpoints` builds on its file I/O mixin:
+the versions themselves (`lake.versions`) are ordinary files beside the file, several per file
+(the newest `max_checkpoints` kept), so they survive the container and follow renames. The
+contents manager is only asked for its files layer (`parent.files`).
+"""
+
+from __future__ import annotations
+
+from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
+from tornado.web import HTTPError
+from traitlets import Int
+
+from ..lake.versions import NoSuchVersion, Versions
+from ..storage import Entry, NotFound
+from .errors import api_path, http_errors
+
+
+class OneLakeCheckpoints(AsyncCheckpoints):
+    """Several versions per file, in OneLake, newest `max_checkpoints` kept."""
+
+    max_checkpoints = Int(10, config=True, help="Versions kept per file; older ones are pruned.")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._versions: Versions | None = None
+
+    @property
+    def versions(self) -> Versions:
+        if self._versions is None:
+            self._versions = Versions(self.parent.files, keep=self.max_checkpoints)
+        return self._versions
+
+    def _ol(self, path: str) -> str:
+        with http_errors(path):
+            return self.parent.files.paths.to_onelake(api_path(path))
+
+    @staticmethod
+    def _model(entry: Entry) -> dict:
+        return {"id": entry.name, "last_modified": entry.last_modified}
+
+    # ---- the Checkpoints API -------------------------------------------------------------------
+    async def create_checkpoint(self, contents_mgr, path):
+        """One request when the manager holds the current bytes (it just read or saved them), else two."""
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            try:
+                return self._model(await self.versions.create(ol))
+            except NotFound:
+                raise HTTPError(404, f"No such file: {path}") from None
+
+    async def ensure_checkpoint(self, path) -> None:
+        """After a notebook save: the first version exists, as jupyter_server's file manager does it."""
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            await self.versions.ensure_one(ol)
+
+    async def list_checkpoints(self, path):
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            return [self._model(e) for e in await self.versions.list(ol)]
+
+    async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
+        """The file's content becomes the version's (a conditional save, like the user's own)."""
+        ol = self._ol(path)
+        files = self.parent.files
+        with http_errors(path, self.log):
+            try:
+                blob = await self.versions.read(ol, checkpoint_id)
+            except NoSuchVersion:
+                raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
+            current = await files.entry(ol)
+            if current is not None and current.is_dir:
+                raise HTTPError(400, f"{path} is a directory")
+            kind = "application/x-ipynb+json" if path.endswith(".ipynb") else None
+            await files.write(ol, blob.data, kind, overwrite_changes=self.parent.last_writer_wins)
+
+    async def delete_checkpoint(self, checkpoint_id, path):
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            try:
+                await self.versions.delete(ol, checkpoint_id)
+            except NoSuchVersion:
+                raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
+
+    async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
+        source, dest = self._ol(old_path), self._ol(new_path)
+        with http_errors(old_path, self.log):
+            try:
+                await self.versions.move_one(checkpoint_id, source, dest)
+            except NoSuchVersion:
+                raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {old_path}") from None
+
+    async def rename_all_checkpoints(self, old_path, new_path):
+        """All of a file's versions move in one request (two more if the target folder is new)."""
+        source, dest = self._ol(old_path), self._ol(new_path)
+        with http_errors(old_path, self.log):
+            await self.versions.move_all(source, dest)
+
+    async def delete_all_checkpoints(self, path):
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            await self.versions.delete_all(ol)

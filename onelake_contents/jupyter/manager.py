@@ -1,0 +1,554 @@
+"""OneLakeContentsManager: Jupyter's contents API over a OneLake folder.
+
+Jupyter semantics live here (argument checks, models, hidden rules, the first checkpoint of a
+save, names for new files, chunked uploads as JupyterLab sends them), written against the files
+layer (`lake.files`), which owns the cache, the version ledger and every request. Request budgets
+(DESIGN §3) shape the code: a listing answers later `get(content=False)`, `exists` and
+`is_hidden` for its children without requests; a save is one conditional Put Blob whose response
+becomes the returned model; names for new files come from one listing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+
+from jupyter_core.utils import run_sync
+from jupyter_server.services.contents.manager import AsyncContentsManager
+from tornado.web import HTTPError
+from traitlets import Bool, Enum, Float, Int, TraitError, Type, default, validate
+
+from .. import config
+from ..credential import AsyncBrokerCredential
+from ..lake.cache import MISSING
+from ..lake.content import NOTEBOOK_MIME, content_type
+from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
+from ..lake.uploads import Uploads
+from ..paths import PathMapper, in_checkpoint_dir, is_hidden, join, split
+from ..storage import AlreadyExists, Entry, NotFound, OneLakeStore, TooLarge
+from . import models
+from .checkpoints import OneLakeCheckpoints
+from .chunks import ChunkedUploads
+from .errors import api_path, http_errors
+from .handlers import OneLakeFilesHandler
+from .settings import OneLakeSettings
+from .trust import NotebookTrust
+
+_COPY_SUFFIX = re.compile(r"\-Copy\d*\.")
+
+
+class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, AsyncContentsManager):
+    """Serves a OneLake folder as the Jupyter home.
+
+    Enable with `c.ServerApp.contents_manager_class = "onelake_contents.OneLakeContentsManager"`.
+    Every connection setting is a trait and an environment variable (see README).
+    """
+
+    # ---- behaviour -----------------------------------------------------------------------------
+    metadata_ttl = Float(
+        10.0, config=True, help="Seconds a listing or a path's metadata is trusted without asking OneLake."
+    )
+    cache_size = Int(20000, config=True, help="Paths and listing entries kept in the metadata cache.")
+    content_cache_bytes = Int(
+        64 * 1024 * 1024,
+        config=True,
+        help="Bytes of recently read or written files kept, so reopening an unchanged file is one 304.",
+    )
+    max_content_bytes = Int(
+        64 * 1024 * 1024,
+        config=True,
+        help="Largest file opened through the contents API (413 above it; /files/ streams any size).",
+    )
+    max_upload_bytes = Int(
+        10 * 1024**3, config=True, help="Largest file uploaded in chunks through the contents API (413 above it)."
+    )
+    upload_timeout = Float(
+        3600.0,
+        config=True,
+        help="Seconds after which an unfinished chunked upload is abandoned (its staged data is never published).",
+    )
+    max_copy_bytes = Int(500 * 1024 * 1024, config=True, help="Largest total size of a directory copy (413 above it).")
+    create_root = Bool(True, config=True, help="Create the root folder on first use when it is missing.")
+    last_writer_wins = Bool(
+        False,
+        config=True,
+        help="Save over changes made in OneLake since the file was opened, instead of answering 409.",
+    )
+    hash_algorithm = Enum(
+        sorted(hashlib.algorithms_available),
+        default_value="sha256",
+        config=True,
+        help="Hash algorithm for `hash` in models (require_hash).",
+    )
+    request_retries = Int(3, config=True, help="Retries of a OneLake request on 5xx, 429 and connection errors.")
+    read_timeout = Float(60.0, config=True, help="Seconds to wait for OneLake's answer before retrying a request.")
+    max_retry_after = Float(5.0, config=True, help="Longest Retry-After (s) waited for inside one Jupyter request.")
+
+    checkpoints_class = Type(OneLakeCheckpoints, config=True)
+    files_handler_class = Type(OneLakeFilesHandler, config=True)
+
+    @default("files_handler_params")
+    def _default_files_handler_params(self):
+        return {}
+
+    @validate("preferred_dir")
+    def _validate_preferred_dir(self, proposal):
+        value = api_path(proposal["value"])
+        # Checking needs OneLake, which is set up only at the end of __init__: check then.
+        if not getattr(self, "_initialised", False) or not value:
+            return value
+        # Traitlets validates synchronously; as jupyter_server's own validator, the check runs
+        # on a private loop, with a connection of its own closed there.
+        if not run_sync(self._probe_directory)(value):
+            raise TraitError(f"Preferred directory not found in OneLake: {value!r}")
+        return value
+
+    async def _probe_directory(self, path: str) -> bool:
+        store = self._new_store(retry_total=1)
+        try:
+            entry, _ = await store.stat(self._ol(path))
+            return entry.is_dir
+        except NotFound:
+            return False
+        finally:
+            await store.close()
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.resolve_settings()
+        self.paths = PathMapper(str(self.settings.root))
+        self._credential = AsyncBrokerCredential.from_settings(self.settings)
+        self.files = LakeFiles(
+            self._new_store(retry_total=self.request_retries),
+            self.paths,
+            metadata_ttl=self.metadata_ttl,
+            cache_size=self.cache_size,
+            content_cache_bytes=self.content_cache_bytes,
+            log=self.log,
+        )
+        self.uploads = Uploads(self.files, timeout=self.upload_timeout, max_bytes=self.max_upload_bytes)
+        self._initialised = True
+        if self.preferred_dir:
+            self.preferred_dir = self.preferred_dir
+
+    def _new_store(self, retry_total: int) -> OneLakeStore:
+        return OneLakeStore(
+            str(self.settings.endpoint),
+            str(self.settings.workspace),
+            self._credential,
+            ca_file=self.settings.ca_file,
+            retry_total=retry_total,
+            read_timeout=self.read_timeout,
+            max_retry_after=self.max_retry_after,
+        )
+
+    def info_string(self) -> str:
+        return f"Serving contents from OneLake: workspace {self.settings.workspace}, folder {self.paths.root}"
+
+    # ---- plumbing ------------------------------------------------------------------------------
+    def _ol(self, path: str) -> str:
+        with http_errors(path):
+            return self.paths.to_onelake(path)
+
+    def _errors(self, path: str):
+        return http_errors(path, self.log)
+
+    async def _ready(self) -> None:
+        """Once: the root folder exists (a new user's folder is created)."""
+        root = self.paths.root
+        with self._errors(""):
+            try:
+                await self.files.ensure_root(self.create_root)
+            except NotFound:
+                raise HTTPError(404, f"The OneLake folder {root} does not exist (create_root is off)") from None
+            except NotADirectory:
+                raise HTTPError(500, f"The OneLake root {root} is a file, not a folder") from None
+
+    async def _entry(self, path: str) -> Entry | None:
+        with self._errors(path):
+            return await self.files.entry(self._ol(path))
+
+    async def _listing(self, path: str) -> list[Entry]:
+        with self._errors(path):
+            return await self.files.listing(self._ol(path))
+
+    def _visible(self, path: str) -> bool:
+        return not in_checkpoint_dir(path) and (self.allow_hidden or not is_hidden(path))
+
+    def _refuse_hidden(self, path: str, action: str) -> None:
+        if in_checkpoint_dir(path):
+            raise HTTPError(403, f"Cannot {action} {path}: checkpoints are managed by the server")
+        if not self.allow_hidden and is_hidden(path):
+            raise HTTPError(400, f"Cannot {action} hidden file or directory {path}")
+
+    # ---- models --------------------------------------------------------------------------------
+    def _model(self, build, path: str, entry: Entry) -> dict:
+        return build(path, entry, self.files.modified(entry))
+
+    async def _dir_model(self, path: str, entry: Entry, content: bool) -> dict:
+        model = self._model(models.directory_model, path, entry)
+        if content:
+            children = []
+            for child in await self._listing(path):
+                child_path = join(path, child.name)
+                if not self._visible(child_path) or not self.should_list(child.name):
+                    continue
+                try:
+                    children.append(self._model(models.model_without_content, child_path, child))
+                except Exception:
+                    self.log.warning("Skipping %s in the listing of %s", child.name, path, exc_info=True)
+            model.update(content=children, format="json")
+        return model
+
+    def _too_large_message(self, path: str, size: int | None) -> str:
+        size_text = f"{size} bytes" if size is not None else "too large"
+        return (
+            f"{path} is {size_text}, above the {self.max_content_bytes}-byte limit for opening files; "
+            f"download it from /files/{path} instead"
+        )
+
+    async def _read(self, path: str, entry: Entry | None):
+        """The file's bytes: one GET, conditional (304) when we hold the content of its ETag."""
+        with self._errors(path):
+            try:
+                return await self.files.read(
+                    self._ol(path), max_bytes=self.max_content_bytes, size=entry.size if entry else None
+                )
+            except TooLarge as error:
+                raise HTTPError(413, self._too_large_message(path, error.size)) from None
+
+    # ---- ContentsManager API: must implement ---------------------------------------------------
+    async def get(self, path, content=True, type=None, format=None, require_hash=False):
+        path = api_path(path)
+        if type not in (None, "directory", "file", "notebook"):
+            raise HTTPError(400, f"Unknown type {type!r}", reason="bad type")
+        if format not in (None, "text", "base64", "json"):
+            raise HTTPError(400, f"Unknown format {format!r}", reason="bad format")
+        if path and not self._visible(path):
+            raise HTTPError(404, f"No such file or directory: {path}")
+        await self._ready()
+        entry = await self._known_or_stat(path, need_stat=not (content or require_hash))
+        if entry is None and content and (type == "directory" or (type is None and "." not in split(path)[1])):
+            entry = await self._stat_and_list(path)
+        elif entry is None and type == "directory":
+            entry = await self._entry(path)
+        if entry is None and type == "directory":
+            raise HTTPError(404, f"No such file or directory: {path}")
+        if entry is not None and entry.is_dir:
+            model = await self._directory(path, entry, content, type)
+        else:
+            if type == "directory":
+                raise HTTPError(400, f"{path} is not a directory", reason="bad type")
+            model = await self._file_or_notebook(path, entry, content, type, format, require_hash)
+        self.emit(data={"action": "get", "path": path})
+        return model
+
+    async def _known_or_stat(self, path: str, need_stat: bool) -> Entry | None:
+        """The entry when cached or needed; None when a content read will tell (saves a HEAD)."""
+        ol = self._ol(path)
+        hit = self.files.known(ol)
+        if hit is MISSING:
+            raise HTTPError(404, f"No such file or directory: {path}")
+        if hit is not None:
+            return hit
+        known_dir = self.files.known_dir(ol)
+        if known_dir is not None:
+            return known_dir
+        if not need_stat:
+            return None
+        entry = await self._entry(path)
+        if entry is None:
+            raise HTTPError(404, f"No such file or directory: {path}")
+        return entry
+
+    async def _stat_and_list(self, path: str) -> Entry:
+        """A path never seen that is likely a directory (no extension): HEAD and List Paths at
+        once, one round trip; the listing lands in the cache for the directory model."""
+        entry, _ = await asyncio.gather(self._entry(path), self._listing(path), return_exceptions=True)
+        if isinstance(entry, BaseException):
+            raise entry
+        if entry is None:
+            raise HTTPError(404, f"No such file or directory: {path}")
+        return entry
+
+    async def _directory(self, path: str, entry: Entry, content: bool, type: str | None) -> dict:
+        if type not in (None, "directory"):
+            raise HTTPError(400, f"{path} is a directory, not a {type}", reason="bad type")
+        return await self._dir_model(path, entry, content)
+
+    async def _file_or_notebook(self, path, entry, content, type, format, require_hash) -> dict:
+        as_notebook = type == "notebook" or (type is None and path.endswith(".ipynb"))
+        build = models.notebook_model if as_notebook else models.file_model
+        if not (content or require_hash):
+            return self._model(build, path, entry)
+        blob = await self._read(path, entry)
+        if blob.entry.is_dir:
+            return await self._directory(path, blob.entry, content, type)
+        model = self._model(build, path, blob.entry)
+        if content and as_notebook:
+            nb, validation_error = await off_the_loop(models.parse_notebook, blob.data, path)
+            await self._mark_trusted(nb, path)
+            model.update(content=nb, format="json")
+            self.validate_notebook_model(model, validation_error)
+        elif content:
+            text, fmt = models.decode(blob.data, format, path)
+            model.update(content=text, format=fmt)
+            if model["mimetype"] is None:
+                model["mimetype"] = "text/plain" if fmt == "text" else "application/octet-stream"
+        if require_hash:
+            model.update(await off_the_loop(models.hash_fields, blob.data, self.hash_algorithm))
+        return model
+
+    async def save(self, model, path=""):
+        path = api_path(path)
+        if not isinstance(model, dict):
+            raise HTTPError(400, "The model must be a JSON object")
+        if model.get("chunk") is not None:
+            return await self._save_chunk(model, path)
+        self.run_pre_save_hooks(model=model, path=path)
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if model["type"] not in ("notebook", "file", "directory") or not isinstance(model["type"], str):
+            raise HTTPError(400, f"Unhandled contents type: {model['type']!r}")
+        if "content" not in model and model["type"] != "directory":
+            raise HTTPError(400, "No file content provided")
+        if not path:
+            raise HTTPError(400, "Cannot save over the root directory")
+        self._refuse_hidden(path, "save")
+        await self._ready()
+        self.log.debug("Saving %s", path)
+        validation_message = None
+        kind = model["type"]
+        if kind == "directory":
+            entry = await self._make_directory(path)
+            saved = self._model(models.directory_model, path, entry)
+        elif kind == "notebook":
+            data, validation_error = await self._notebook_bytes(model.get("content"), path)
+            # a file that did not exist has no history to keep: its first version comes with its
+            # first save (and JupyterLab makes one when it opens a file without any)
+            is_new = self.files.known(self._ol(path)) is MISSING
+            entry = await self._write(path, data, NOTEBOOK_MIME)
+            saved = self._model(models.notebook_model, path, entry)
+            checked = {"content": model.get("content")}
+            self.validate_notebook_model(checked, validation_error)
+            validation_message = checked.get("message")
+            if not is_new:
+                await self.checkpoints.ensure_checkpoint(path)
+        else:
+            data = models.file_bytes(model.get("content"), model.get("format"), path)
+            entry = await self._write(path, data, content_type(path))
+            saved = self._model(models.file_model, path, entry)
+        if validation_message:
+            saved["message"] = validation_message
+        self.run_post_save_hooks(model=saved, os_path=self.onelake_url(path))
+        self.emit(data={"action": "save", "path": path})
+        return saved
+
+    async def _make_directory(self, path: str) -> Entry:
+        with self._errors(path):
+            try:
+                return await self.files.make_directory(self._ol(path))
+            except NotADirectory:
+                raise HTTPError(400, f"Not a directory: {path} (a file is in the way)") from None
+
+    async def _write(self, path: str, data: bytes, kind: str | None) -> Entry:
+        if len(data) > self.max_content_bytes:
+            raise HTTPError(413, f"{path} is {len(data)} bytes, above the {self.max_content_bytes}-byte limit")
+        with self._errors(path):
+            try:
+                return await self.files.write(self._ol(path), data, kind, overwrite_changes=self.last_writer_wins)
+            except IsADirectory:
+                raise HTTPError(400, f"Cannot save {path}: a directory is in the way") from None
+
+    async def delete_file(self, path):
+        await self._delete(api_path(path))
+
+    async def _delete(self, path: str) -> Entry:
+        if not path:
+            raise HTTPError(400, "Can't delete root")
+        self._refuse_hidden(path, "delete")
+        await self._ready()
+        entry = await self._entry(path)
+        if entry is None:
+            raise HTTPError(404, f"File or directory does not exist: {path}")
+        self.log.debug("Deleting %s", path)
+        with self._errors(path):
+            await self.files.delete(self._ol(path), is_dir=entry.is_dir)
+        return entry
+
+    async def delete(self, path):
+        """Delete a file or a directory (with everything in it: OneLake's soft delete keeps it
+        recoverable for 7 days) and a file's checkpoints."""
+        path = api_path(path)
+        entry = await self._delete(path)
+        if not entry.is_dir:
+            await self.checkpoints.delete_all_checkpoints(path)
+        self.emit(data={"action": "delete", "path": path})
+
+    async def rename_file(self, old_path, new_path):
+        await self._rename(api_path(old_path), api_path(new_path))
+
+    async def _rename(self, old_path: str, new_path: str) -> Entry | None:
+        if old_path == new_path:
+            return None
+        if not old_path or not new_path:
+            raise HTTPError(400, "Can't rename the root directory")
+        self._refuse_hidden(old_path, "rename")
+        self._refuse_hidden(new_path, "rename to")
+        await self._ready()
+        source, dest = self._ol(old_path), self._ol(new_path)
+        with self._errors(old_path):
+            try:
+                return await self.files.rename(source, dest)
+            except AlreadyExists:
+                raise HTTPError(409, f"File already exists: {new_path}") from None
+            except MissingParent:
+                raise HTTPError(404, f"No such directory: {split(new_path)[0]}") from None
+            except NotFound:
+                raise HTTPError(404, f"File or directory does not exist: {old_path}") from None
+
+    async def rename(self, old_path, new_path):
+        """Rename a file or directory; a file's checkpoints follow it (a directory's move with it)."""
+        old_path, new_path = api_path(old_path), api_path(new_path)
+        moved = await self._rename(old_path, new_path)
+        if old_path != new_path and (moved is None or not moved.is_dir):
+            await self.checkpoints.rename_all_checkpoints(old_path, new_path)
+        self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
+
+    async def file_exists(self, path=""):
+        path = api_path(path)
+        if not path:
+            return False
+        await self._ready()
+        entry = await self._entry(path)
+        return entry is not None and not entry.is_dir
+
+    async def dir_exists(self, path=""):
+        path = api_path(path)
+        await self._ready()
+        if not path:
+            return True
+        entry = await self._entry(path)
+        return entry is not None and entry.is_dir
+
+    async def exists(self, path=""):
+        path = api_path(path)
+        await self._ready()
+        return not path or await self._entry(path) is not None
+
+    async def is_hidden(self, path=""):
+        return is_hidden(api_path(path))
+
+    async def get_kernel_path(self, path, model=None):
+        """Kernels run in the kernel manager's local root directory: OneLake is not a POSIX
+        filesystem a process could `cd` into."""
+        return ""
+
+    # ---- usable defaults, made cheap -----------------------------------------------------------
+    async def increment_filename(self, filename, path="", insert=""):
+        """The first free name, from one listing of the directory instead of a probe per name."""
+        path = api_path(path)
+        taken = {e.name for e in await self._listing(path)}
+        basename, dot, ext = filename.rpartition(".")
+        if ext != "ipynb":
+            basename, dot, ext = filename.partition(".")
+        suffix = dot + ext
+        counter = 0
+        while True:
+            name = f"{basename}{insert}{counter}{suffix}" if counter else f"{basename}{suffix}"
+            if name not in taken:
+                return name
+            counter += 1
+
+    async def new_untitled(self, path="", type="", ext=""):
+        path = api_path(path)
+        if not await self.dir_exists(path):
+            raise HTTPError(404, f"No such directory: {path}")
+        for _ in range(5):
+            try:
+                return await super().new_untitled(path=path, type=type, ext=ext)
+            except HTTPError as error:
+                if error.status_code != 409:
+                    raise
+                self.files.cache.forget(self._ol(path))  # someone took the name meanwhile: list again
+        raise HTTPError(409, f"Could not find a free name in {path}")
+
+    async def copy(self, from_path, to_path=None):
+        """Copy a file (two requests), or a directory (one listing plus two per file, at most
+        `max_copy_bytes` in all)."""
+        from_path = api_path(from_path)
+        self._refuse_hidden(from_path, "copy")
+        await self._ready()
+        entry = await self._entry(from_path)
+        if entry is None:
+            raise HTTPError(404, f"No such file or directory: {from_path}")
+        if not entry.is_dir:
+            return await super().copy(from_path, to_path)
+        to_path = api_path(to_path) if to_path is not None else split(from_path)[0]
+        if await self.dir_exists(to_path):
+            name = await self.increment_filename(_COPY_SUFFIX.sub(".", split(from_path)[1]), to_path, insert="-Copy")
+            target = join(to_path, name)
+        else:
+            parent = split(to_path)[0]
+            if not await self.dir_exists(parent):
+                raise HTTPError(404, f"No such parent directory: {parent} to copy file in")
+            target = to_path
+        self._refuse_hidden(target, "copy to")
+        with self._errors(from_path):
+            try:
+                copied = await self.files.copy_tree(
+                    self._ol(from_path), self._ol(target), max_bytes=self.max_copy_bytes, skip=in_checkpoint_dir
+                )
+            except TooLarge as error:
+                raise HTTPError(
+                    413, f"{from_path} holds {error.size} bytes, above the {self.max_copy_bytes}-byte copy limit"
+                ) from None
+        self.emit(data={"action": "copy", "path": target, "source_path": from_path})
+        return self._model(models.directory_model, target, copied)
+
+    # ---- for the files handler, the session manager and hooks ----------------------------------
+    async def file_entry(self, path: str) -> Entry:
+        path = api_path(path)
+        await self._ready()
+        entry = await self._entry(path)
+        if entry is None:
+            raise HTTPError(404, f"No such file: {path}")
+        if entry.is_dir:
+            raise HTTPError(400, f"{path} is a directory, not a file", reason="bad type")
+        return entry
+
+    async def stream_file(self, path: str, offset: int, length: int):
+        path = api_path(path)
+        with self._errors(path):
+            _, chunks = await self.files.stream(self._ol(path), offset, length)
+        with self._errors(path):
+            async for chunk in chunks:
+                yield chunk
+
+    def onelake_url(self, path: str) -> str:
+        """`abfss://<workspace>@<host>/<path>`: where a file lives, for hooks and kernels."""
+        host = self.settings.endpoint.split("://", 1)[-1].rstrip("/")
+        return f"abfss://{self.settings.workspace}@{host}/{self._ol(path)}"
+
+    def fsspec_path(self, path: str) -> str:
+        """`<workspace>/<onelake path>`: where a file lives, as `onelake_contents.fs()` names it."""
+        return f"{self.settings.workspace}/{self._ol(path)}"
+
+    def kernel_environment(self, path: str | None) -> dict[str, str]:
+        """What a kernel started for `path` gets: the OneLake settings and its notebook's place."""
+        env = {s.env: str(v) for name, s in config.SETTINGS.items() if (v := self.settings.values.get(name))}
+        if path:
+            notebook = api_path(path)
+            folder = split(notebook)[0]
+            env.update(
+                ONELAKE_NOTEBOOK_PATH=notebook,
+                ONELAKE_NOTEBOOK_DIR=self.fsspec_path(folder),
+                ONELAKE_NOTEBOOK_URL=self.onelake_url(folder),
+            )
+        return env
+
+    async def close(self) -> None:
+        """Close the connections to OneLake and the broker (a manager outside a server)."""
+        await self.files.close()
+        await self._credential.close()

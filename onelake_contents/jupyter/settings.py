@@ -1,0 +1,67 @@
+"""The connection settings of OneLakeContentsManager as traits, resolved in `config`.
+
+Each trait's help comes from `config.SETTINGS` (one text for the trait, the command line flag and
+the README), and its value from `config.resolve`: a trait set in a Jupyter config file or on the
+command line wins over the environment variable, which wins over the saved config file. A trait
+left unset reads as the value actually used (as IdentityProvider.token reads JUPYTER_TOKEN), so
+`cm.workspace` is never None while the manager uses a workspace.
+"""
+
+from __future__ import annotations
+
+from traitlets import Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+from .. import config
+from ..paths import PathMapper
+
+
+def _setting_trait(name: str) -> Unicode:
+    return Unicode(None, allow_none=True, config=True, help=config.trait_help(name))
+
+
+def _resolved(name: str):
+    @default(name)
+    def value(self):
+        return self.settings.values.get(name)
+
+    return value
+
+
+class OneLakeSettings(LoggingConfigurable):
+    """Where OneLake is and how to get a token; `settings` holds the resolved values and sources."""
+
+    endpoint = _setting_trait("endpoint")
+    workspace = _setting_trait("workspace")
+    root = _setting_trait("root")
+    broker_url = _setting_trait("broker_url")
+    broker_token = _setting_trait("broker_token")
+    broker_token_file = _setting_trait("broker_token_file")
+    ca_file = _setting_trait("ca_file")
+    _default_endpoint = _resolved("endpoint")
+    _default_workspace = _resolved("workspace")
+    _default_root = _resolved("root")
+    _default_broker_url = _resolved("broker_url")
+    _default_broker_token = _resolved("broker_token")
+    _default_broker_token_file = _resolved("broker_token_file")
+    _default_ca_file = _resolved("ca_file")
+
+    @validate("root")
+    def _validate_root(self, proposal):
+        value = proposal["value"]
+        if value:
+            PathMapper(value)
+        return value
+
+    def resolve_settings(self) -> config.ResolvedSettings:
+        """Resolve every setting once (traits given explicitly win); ValueError names a missing
+        or invalid one and where it came from."""
+        explicit = {
+            name: getattr(self, name) for name in config.SETTINGS if self.has_trait(name) and self.trait_has_value(name)
+        }
+        try:
+            self.settings = config.resolve(explicit)
+            self.settings.require("workspace", "root", "broker_url")
+        except config.SettingsError as error:
+            raise ValueError(f"{type(self).__name__}: {error}") from None
+        return self.settings

@@ -1,0 +1,421 @@
+"""The files layer: OneLake files under one root, as the contents manager and the checkpoints use them.
+
+Entries and listings come from the metadata cache or one request shared by concurrent callers;
+reads are conditional on the bytes we hold; writes are one Put Blob, conditional on the version we
+last saw, and reconcile a lost answer through the version ledger; renames, deletes and tree copies
+keep the cache and the ledger in step. Works on OneLake paths (`paths` maps API paths onto them).
+Raises the storage errors and the few of its own below, never an HTTP error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..paths import PathMapper
+from ..storage import (
+    NOT_MODIFIED,
+    AlreadyExists,
+    Blob,
+    Changed,
+    Conflict,
+    Entry,
+    NotFound,
+    OneLakeStore,
+    StoreError,
+    TooLarge,
+)
+from .cache import MISSING, MetadataCache
+from .content import content_type, sha256
+from .ledger import VersionLedger, new_write_id, write_metadata
+
+# CPU work over more bytes than this runs in a worker thread, not on the event loop
+THREAD_THRESHOLD = 1024 * 1024
+
+
+class NotADirectory(StoreError):
+    """A directory was needed and a file is there."""
+
+
+class IsADirectory(StoreError):
+    """A file was needed and a directory is there."""
+
+
+class MissingParent(NotFound):
+    """The parent directory of a rename's destination does not exist."""
+
+
+async def off_the_loop(func, data: bytes, *args):
+    """`func(data, *args)`, in a worker thread when `data` is big."""
+    if len(data) > THREAD_THRESHOLD:
+        return await asyncio.to_thread(func, data, *args)
+    return func(data, *args)
+
+
+class LakeFiles:
+    """The OneLake files of one root folder, through one store."""
+
+    def __init__(
+        self,
+        store: OneLakeStore,
+        paths: PathMapper,
+        *,
+        metadata_ttl: float = 10.0,
+        cache_size: int = 20000,
+        content_cache_bytes: int = 64 * 1024 * 1024,
+        log: logging.Logger | None = None,
+    ):
+        self.store = store
+        self.paths = paths
+        self.cache = MetadataCache(ttl=metadata_ttl, maxsize=cache_size)
+        self.ledger = VersionLedger(cache_size, content_cache_bytes)
+        self.log = log or logging.getLogger(__name__)
+        self._root_ready = False
+        self._root_lock: asyncio.Lock | None = None
+
+    # ---- the root ------------------------------------------------------------------------------
+    async def ensure_root(self, create: bool) -> None:
+        """Once: the root folder exists (a new user's folder is created when `create`)."""
+        if self._root_ready:
+            return
+        if self._root_lock is None:
+            self._root_lock = asyncio.Lock()
+        async with self._root_lock:
+            if self._root_ready:
+                return
+            root = self.paths.root
+            try:
+                entry, _ = await self.store.stat(root)
+            except NotFound:
+                if not create:
+                    raise
+                self.log.info("Creating the OneLake root folder %s", root)
+                try:
+                    entry = await self.store.mkdir(root)
+                except AlreadyExists:
+                    entry, _ = await self.store.stat(root)
+            if not entry.is_dir:
+                raise NotADirectory(f"the OneLake root {root} is a file, not a folder")
+            self.cache.put(entry)
+            self._root_ready = True
+
+    # ---- what is there -------------------------------------------------------------------------
+    def known(self, path: str):
+        """What the cache knows of a path: an Entry, MISSING, or None."""
+        return self.cache.lookup(path)
+
+    def known_dir(self, path: str) -> Entry | None:
+        return self.cache.known_dir(path)
+
+    async def entry(self, path: str) -> Entry | None:
+        """The entry of a path from the cache, else one HEAD (shared by concurrent callers)."""
+        hit = self.cache.lookup(path)
+        if hit is MISSING:
+            return None
+        if hit is not None:
+            return hit
+
+        async def head():
+            try:
+                entry, _ = await self.store.stat(path)
+            except NotFound:
+                self.cache.put_missing(path)
+                return None
+            self.cache.put(entry)
+            return entry
+
+        return await self.cache.single_flight(("stat", path), head)
+
+    async def listing(self, path: str) -> list[Entry]:
+        """The children of a directory from a fresh listing, else one List Paths (shared)."""
+        hit = self.cache.listing(path)
+        if hit is not None:
+            return hit
+
+        async def load():
+            try:
+                entries = await self.store.list_dir(path)
+            except NotFound:
+                self.cache.put_missing(path)
+                raise
+            if len(entries) == 1 and entries[0].path == path and not entries[0].is_dir:
+                self.cache.put(entries[0])
+                raise NotADirectory(f"{path} is not a directory")
+            self.cache.put_listing(path, entries)
+            return entries
+
+        return await self.cache.single_flight(("list", path), load)
+
+    def modified(self, entry: Entry):
+        """The `last_modified` to report for an entry (never going back, see the ledger)."""
+        return self.ledger.modified(entry)
+
+    # ---- reading -------------------------------------------------------------------------------
+    async def read(self, path: str, *, max_bytes: int, size: int | None = None) -> Blob:
+        """The file's bytes: one GET, conditional (304) when we hold the bytes of its ETag."""
+        if size is not None and size > max_bytes:
+            raise TooLarge(f"{path} has {size} bytes", status=413, size=size)
+        held = self.ledger.held(path)
+        try:
+            result = await self.store.read(path, if_none_match=held.entry.etag if held else None, max_bytes=max_bytes)
+        except NotFound:
+            self.cache.put_missing(path)
+            raise
+        blob = held if result is NOT_MODIFIED else result
+        self.cache.put(blob.entry)
+        if not blob.entry.is_dir:
+            self.ledger.remember(path, blob)
+        return blob
+
+    def held_current(self, path: str) -> Blob | None:
+        """The bytes of the current version of a file, when this server just read or wrote them."""
+        hit = self.cache.lookup(path)
+        if not isinstance(hit, Entry):
+            return None
+        return self.ledger.held(path, hit.etag)
+
+    async def stream(self, path: str, offset: int, length: int | None):
+        return await self.store.stream(path, offset, length)
+
+    # ---- writing -------------------------------------------------------------------------------
+    async def write(
+        self, path: str, data: bytes, content_type: str | None, *, overwrite_changes: bool = False
+    ) -> Entry:
+        """One Put Blob, conditional on what this server last saw of the file.
+
+        - known ETag: `If-Match` (a change made elsewhere → Changed, unless `overwrite_changes`);
+        - known to be absent: `If-None-Match: *` (someone created it meanwhile → AlreadyExists);
+        - otherwise: unconditional (a file this server never read, e.g. an upload over it).
+        A failed condition is checked against the write id in the blob's metadata (the ledger's
+        rule), so our own write whose answer was lost, or an ETag moved by a rename, is not a
+        conflict. Bytes identical to the version we hold are not written at all.
+        """
+        cached = self.cache.lookup(path)
+        if isinstance(cached, Entry) and cached.is_dir:
+            raise IsADirectory(f"{path} is a directory")
+        unchanged = await self._unchanged(path, data)
+        if unchanged is not None:
+            return unchanged
+        digest = await off_the_loop(sha256, data)
+        write_id = new_write_id()
+        seen = None if overwrite_changes else self.ledger.seen_etag(path)
+        created = cached.created if isinstance(cached, Entry) else None
+        options = {"metadata": write_metadata(digest, write_id), "content_type": content_type, "created": created}
+        self.ledger.expect(path, write_id)
+        try:
+            if seen is not None:
+                entry = await self.store.write(path, data, if_match=seen, **options)
+            elif cached is MISSING:
+                entry = await self.store.write(path, data, create_only=True, **options)
+            else:
+                entry = await self.store.write(path, data, **options)
+        except Changed:
+            entry = await self._write_after_412(path, data, write_id, options)
+        except AlreadyExists:
+            # `If-None-Match: *` failed: our own earlier try (answer lost), or someone else's file
+            current, metadata = await self.store.stat(path)
+            if not self.ledger.landed(metadata, write_id):
+                self.cache.put(current)
+                raise
+            entry = current
+        except Conflict:
+            raise IsADirectory(f"{path}: a directory is in the way") from None
+        self.ledger.settled(path)
+        self.cache.put(entry)
+        self.ledger.remember(path, Blob(entry, data, options["metadata"]))
+        return entry
+
+    async def _unchanged(self, path: str, data: bytes) -> Entry | None:
+        """The current entry when OneLake already holds exactly these bytes, else None.
+
+        JupyterLab with real-time collaboration saves a notebook as soon as it is opened (the
+        client re-applies trust marks and kernel metadata, which changes nothing in the file).
+        When the bytes are those of the version this server last read or wrote (compared byte for
+        byte with the copy it holds), one HEAD confirms that version is still the current one and
+        nothing is written: OneLake holds the content, and no version is made for nothing.
+        """
+        held = self.ledger.held(path)
+        if held is None or held.data != data:
+            return None
+        try:
+            current, _ = await self.store.stat(path)
+        except NotFound:
+            return None
+        if current.is_dir or current.etag != held.entry.etag:
+            return None
+        self.log.debug("Save of %s is identical to what OneLake holds; nothing written", path)
+        self.cache.put(current)
+        return current
+
+    async def _write_after_412(self, path: str, data: bytes, write_id: str, options: dict) -> Entry:
+        """A conditional save failed: did the file really change elsewhere? Not when it holds this
+        write (landed, answer lost) or a version of ours (its ETag moved by a rename or by our own
+        lost answer); the save is then retried on the current version (a few times, as those
+        retries can race the same way)."""
+        for _ in range(4):
+            try:
+                current, metadata = await self.store.stat(path)
+            except NotFound:
+                # deleted meanwhile: the user's save re-creates it
+                try:
+                    return await self.store.write(path, data, create_only=True, **options)
+                except (AlreadyExists, Changed):
+                    continue
+            if self.ledger.landed(metadata, write_id):
+                self.log.info("Save of %s had already landed (its answer was lost); not a conflict", path)
+                return current
+            if not self.ledger.ours(path, metadata):
+                self.cache.put(current)
+                self.log.info(
+                    "Refusing to save %s: OneLake holds version %s, this server last saw %s",
+                    path,
+                    current.etag,
+                    self.ledger.seen_etag(path) or "nothing",
+                )
+                raise Changed(f"{path} changed in OneLake")
+            self.log.info("Version of %s moved without a change by anyone else; saving over it", path)
+            try:
+                return await self.store.write(path, data, if_match=current.etag, **options)
+            except Changed:
+                continue
+        raise Changed(f"{path} kept changing in OneLake")
+
+    async def make_directory(self, path: str) -> Entry:
+        existing = self.cache.lookup(path)
+        if isinstance(existing, Entry):
+            if not existing.is_dir:
+                raise NotADirectory(f"{path} is a file")
+            return existing
+        try:
+            entry = await self.store.mkdir(path)
+        except AlreadyExists:
+            entry, _ = await self.store.stat(path)
+            if not entry.is_dir:
+                raise NotADirectory(f"{path} is a file") from None
+        except Conflict:
+            raise NotADirectory(f"{path}: a file is in the way") from None
+        self.cache.put(entry)
+        return entry
+
+    async def write_new(self, path: str, data: bytes, content_type: str | None) -> Entry:
+        """Create a file that must not exist yet (a version, a copy); a retried create whose first
+        answer was lost is recognised by its write id."""
+        write_id = new_write_id()
+        metadata = write_metadata(await off_the_loop(sha256, data), write_id)
+        try:
+            entry = await self.store.write(path, data, create_only=True, metadata=metadata, content_type=content_type)
+        except AlreadyExists:
+            entry, found = await self.store.stat(path)
+            if not self.ledger.landed(found, write_id):
+                raise
+        self.cache.put(entry)
+        return entry
+
+    # ---- moving and deleting -------------------------------------------------------------------
+    async def delete(self, path: str, *, is_dir: bool) -> None:
+        """Delete a file, or a directory with everything in it (one request)."""
+        try:
+            await self.store.delete(path, recursive=is_dir)
+        except NotFound:
+            # gone already (an earlier try whose answer was lost, or someone else): done
+            self.log.info("%s was already gone when deleting it", path)
+        self.cache.removed(path)
+        self.ledger.forget(path)
+
+    async def delete_if_there(self, path: str, *, is_dir: bool) -> None:
+        try:
+            await self.store.delete(path, recursive=is_dir)
+        except NotFound:
+            pass
+        self.cache.removed(path)
+        self.ledger.forget(path)
+
+    async def rename(self, source: str, dest: str) -> Entry | None:
+        """Move a file or a directory (one request; fails when `dest` exists). Returns the moved
+        entry when the source was known, else None."""
+        known = self.cache.lookup(source)
+        try:
+            etag = await self.store.rename(source, dest)
+        except NotFound as error:
+            if error.code == "RenameDestinationParentPathNotFound":
+                raise MissingParent(error.message, error.code, error.status) from None
+            etag = await self._rename_landed(source, dest, known)
+            if etag is None:
+                self.cache.put_missing(source)
+                raise
+        moved = None
+        if isinstance(known, Entry):
+            moved = Entry(dest, known.is_dir, known.size, known.last_modified, known.created, etag or known.etag)
+            self.cache.renamed(source, moved)
+        else:
+            self.cache.put_missing(source)
+            self.cache.forget(dest)
+        self.ledger.moved(source, dest, etag if moved is None or not moved.is_dir else None)
+        return moved
+
+    async def _rename_landed(self, source: str, dest: str, known) -> str | None:
+        """The source is gone: did an earlier try of this rename (answer lost, request retried)
+        already move it? Yes when the destination now holds what we knew of the source."""
+        try:
+            found, _ = await self.store.stat(dest)
+        except NotFound:
+            return None
+        # The rename was sent with `If-None-Match: *`: a destination that exists now appeared
+        # after it was first sent, so it is the moved source unless what we knew says otherwise.
+        if not isinstance(known, Entry) or (
+            found.is_dir == known.is_dir and (known.is_dir or found.size == known.size)
+        ):
+            self.log.info("Rename %s -> %s had already landed (retried after a lost answer)", source, dest)
+            return found.etag
+        return None
+
+    async def replace_folder(self, source: str, dest: str) -> None:
+        """Move a folder onto `dest`, replacing what is there; nothing to move is fine. A missing
+        parent of `dest` is created."""
+        for _ in range(3):
+            try:
+                await self.store.rename(source, dest, overwrite=True)
+                break
+            except NotFound as error:
+                if error.code != "RenameDestinationParentPathNotFound":
+                    break  # nothing to move
+                try:
+                    await self.store.mkdir(dest.rpartition("/")[0])
+                except AlreadyExists:
+                    pass
+        self.cache.forget(source)
+        self.cache.forget(dest)
+
+    async def copy_tree(self, source: str, dest: str, *, max_bytes: int, skip: Callable[[str], bool]) -> Entry:
+        """Copy a directory: one listing plus two requests per file, at most `max_bytes` in all;
+        paths (relative to `source`) for which `skip` is true are left out."""
+        tree = await self.store.list_tree(source)
+        total = sum(e.size for e in tree if not e.is_dir)
+        if total > max_bytes:
+            raise TooLarge(f"{source} holds {total} bytes", status=413, size=total)
+        root = await self.make_directory(dest)
+        semaphore = asyncio.Semaphore(8)
+
+        async def copy_one(item: Entry) -> None:
+            relative = item.path[len(source) + 1 :]
+            if skip(relative):
+                return
+            target = f"{dest}/{relative}"
+            async with semaphore:
+                if item.is_dir:
+                    await self.make_directory(target)
+                    return
+                blob = await self.store.read(item.path)
+                await self.write_new(target, blob.data, content_type(target))
+
+        await asyncio.gather(*(copy_one(item) for item in tree))
+        return root
+
+    def clear_caches(self) -> None:
+        """Forget everything known about OneLake (the next action asks it again)."""
+        self.cache.clear()
+        self.ledger.clear()
+
+    async def close(self) -> None:
+        await self.store.close()
