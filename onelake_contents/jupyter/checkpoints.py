@@ -13,6 +13,7 @@ from tornado.web import HTTPError
 from traitlets import Int
 
 from ..lake.versions import NoSuchVersion, Versions
+from ..paths import in_checkpoint_dir, is_hidden
 from ..storage import Entry, NotFound
 from .errors import api_path, http_errors
 
@@ -33,8 +34,15 @@ class OneLakeCheckpoints(AsyncCheckpoints):
         return self._versions
 
     def _ol(self, path: str) -> str:
+        """The OneLake path of a file whose checkpoints are asked for, under the contents
+        methods' own rules: nothing in a checkpoint folder, nothing hidden unless allowed."""
+        path = api_path(path)
+        if in_checkpoint_dir(path):
+            raise HTTPError(403, f"Cannot use checkpoints of {path}: checkpoints are managed by the server")
+        if not self.parent.allow_hidden and is_hidden(path):
+            raise HTTPError(404, f"No such file or directory: {path}")
         with http_errors(path):
-            return self.parent.files.paths.to_onelake(api_path(path))
+            return self.parent.files.paths.to_onelake(path)
 
     @staticmethod
     def _model(entry: Entry) -> dict:

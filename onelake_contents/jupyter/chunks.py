@@ -23,14 +23,21 @@ class ChunkedUploads:
         chunk = model.get("chunk")
         if isinstance(chunk, bool) or not isinstance(chunk, int) or (chunk < 1 and chunk != -1):
             raise HTTPError(400, f"Invalid chunk number {chunk!r}: chunks are numbered 1, 2, ... and -1 for the last")
-        if model.get("type") != "file" or model.get("format") != "base64":
-            raise HTTPError(400, "Chunked uploads must be files with base64 content")
+        # as jupyter_server's LargeFileManager, with its messages
+        if chunk == 1:
+            self.run_pre_save_hooks(model=model, path=path)
+        if "type" not in model:
+            raise HTTPError(400, "No file type provided")
+        if model["type"] != "file":
+            raise HTTPError(400, f'File type "{model["type"]}" is not supported for large file transfer')
+        if "content" not in model:
+            raise HTTPError(400, "No file content provided")
         if not path:
             raise HTTPError(400, "Cannot save over the root directory")
         self._refuse_hidden(path, "upload")
+        data = models.file_bytes(model["content"], model.get("format"), path)
         await self._ready()
         ol = self._ol(path)
-        data = models.file_bytes(model.get("content"), "base64", path)
         try:
             upload = self.uploads.piece(ol, chunk)
         except UploadRefused as error:

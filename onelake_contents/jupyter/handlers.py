@@ -29,8 +29,21 @@ class RetryAfterTransform(OutputTransform):
         return status_code, headers, chunk
 
 
+# no file is this large; a longer number (thousands of digits are legal) is "beyond any end"
+_HUGE = 10**18
+
+
+class Unsatisfiable(Exception):
+    """The range asks for nothing the file has (RFC 9110 §15.5.17: 416 with `bytes */size`)."""
+
+
+def _number(digits: str) -> int:
+    return int(digits) if len(digits) <= 18 else _HUGE
+
+
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) of a single `bytes=` range, None to send everything; 416 if unsatisfiable."""
+    """(start, end inclusive) of a single `bytes=` range, None to send everything (no header, or
+    one we may ignore: several ranges, bad syntax); Unsatisfiable when no byte of it exists."""
     if not header:
         return None
     match = _RANGE.match(header.strip())
@@ -38,14 +51,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None  # multiple or malformed ranges: the whole file is a valid answer
     first, last = match.groups()
     if first == "":
-        length = int(last)
-        if length == 0:
-            raise web.HTTPError(416)
+        length = _number(last)
+        if length == 0 or size == 0:
+            raise Unsatisfiable
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
-        raise web.HTTPError(416)
+    start = _number(first)
+    end = min(_number(last), size - 1) if last else size - 1
+    if last and _number(last) < start:
+        return None  # an invalid range (last before first) is ignored
+    if start >= size:
+        raise Unsatisfiable
     return start, end
 
 
@@ -76,9 +91,12 @@ class OneLakeFilesHandler(JupyterHandler):
         entry = await cm.file_entry(path)
         try:
             span = parse_range(self.request.headers.get("Range"), entry.size)
-        except web.HTTPError:
+        except Unsatisfiable:
+            # answered here: tornado's error pages drop the headers set before them
+            self.set_status(416)
             self.set_header("Content-Range", f"bytes */{entry.size}")
-            raise
+            await self.finish()
+            return
         name = path.rsplit("/", 1)[-1]
         if self.get_argument("download", None):
             self.set_attachment_header(name)

@@ -549,6 +549,13 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         return env
 
     async def close(self) -> None:
-        """Close the connections to OneLake and the broker (a manager outside a server)."""
+        """Close the connections to OneLake and the broker (a manager used on its own:
+        `await cm.close()`, or `async with cm:`)."""
         await self.files.close()
         await self._credential.close()
+
+    async def __aenter__(self) -> OneLakeContentsManager:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()

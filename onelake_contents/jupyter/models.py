@@ -25,7 +25,7 @@ def base_model(path: str, entry: Entry, last_modified: datetime) -> dict:
         "name": split(path)[1] if path else "",
         "path": path,
         "last_modified": last_modified,
-        "created": entry.created,
+        "created": min(entry.created, last_modified),
         "content": None,
         "format": None,
         "mimetype": None,

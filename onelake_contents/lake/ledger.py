@@ -110,12 +110,21 @@ class VersionLedger:
 
     def moved(self, source: str, dest: str, new_etag: str | None) -> None:
         """`source` (a file, or a directory with everything below it) is now `dest`; a moved
-        file's new ETag, when OneLake told us, replaces the one we saw."""
+        file's new ETag, when OneLake told us, replaces the one we saw. What we reported as
+        `last_modified` moves too: a rename changes no content, and the time never goes back."""
         prefix = source + "/"
-        moved = {k: v for k, v in self._seen.items() if k == source or k.startswith(prefix)}
+
+        def below(table: LRUCache) -> dict:
+            return {k: v for k, v in table.items() if k == source or k.startswith(prefix)}
+
+        seen, reported = below(self._seen), below(self._reported)
         self.forget(source)
-        for key, (etag, write_id) in moved.items():
+        for key in reported:
+            self._reported.pop(key, None)
+        for key, (etag, write_id) in seen.items():
             self._seen[dest + key[len(source) :]] = (new_etag if key == source and new_etag else etag, write_id)
+        for key, (etag, when) in reported.items():
+            self._reported[dest + key[len(source) :]] = (new_etag if key == source and new_etag else etag, when)
 
     def clear(self) -> None:
         for table in (self._seen, self._pending, self._reported, self._held):

@@ -127,12 +127,23 @@ class Uploads:
             if not files.ledger.landed(metadata, write_id):
                 raise
             etag = landed.etag
+        except StoreError:
+            # not published (a folder in the way, access denied...): the committed staging file
+            # would otherwise wait for a sweep; it goes now
+            await self._discard(upload.staging)
+            raise
         created = cached.created if isinstance(cached, Entry) else staged.created
         entry = Entry(target, False, upload.size, staged.last_modified, created, etag or staged.etag)
         files.ledger.settled(target)
         files.cache.put(entry)
         files.ledger.remember_version(target, entry, write_id)
         return entry
+
+    async def _discard(self, staging: str) -> None:
+        try:
+            await self.files.store.delete(staging, recursive=False)
+        except StoreError as error:
+            self.files.log.warning("Could not remove the staged upload %s: %s", staging, error.message)
 
     def expire(self) -> None:
         deadline = time.monotonic() - self.timeout

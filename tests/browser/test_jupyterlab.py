@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 
 from onelake_contents import demo
 from tests.conftest import ARTIFACTS as RUN_ARTIFACTS
@@ -209,6 +210,12 @@ def test_notebook_life_cycle_in_the_browser(stack, browser, tmp_path):
         rename.locator(".jp-Dialog-button.jp-mod-accept").click()
         lab.item("analysis.ipynb").wait_for()
         wait_for(lambda: notebook_sources(stack, "project/analysis.ipynb")[0] == "print(6 * 7)")
+        checkpoints = requests.get(
+            stack.url.split("/lab")[0] + "/api/contents/project/analysis.ipynb/checkpoints",
+            headers={"Authorization": f"token {stack.token}"},
+            timeout=30,
+        ).json()
+        assert len(checkpoints) == 1, checkpoints  # created and saved once: one checkpoint
         stored = nbformat.reads(onelake_file(stack, "project/analysis.ipynb").decode(), as_version=4)
         assert any("42" in "".join(o.get("text", "")) for o in stored.cells[0].outputs)
         screenshot = lab.shot("browsing-onelake")
@@ -292,8 +299,6 @@ def test_two_pages_edit_one_notebook_and_it_lands_in_onelake(stack, browser):
             "nbformat": 4,
             "nbformat_minor": 5,
         }
-        import requests
-
         requests.put(
             stack.url.split("/lab")[0] + "/api/contents/shared.ipynb",
             json={"type": "notebook", "content": notebook},

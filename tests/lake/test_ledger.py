@@ -75,3 +75,11 @@ def test_renames_move_what_we_saw_and_deletes_forget_it():
     assert ledger.seen_etag("c") == "e9" and ledger.ours("c", {WRITE_METADATA: "w1"})
     ledger.forget("b")
     assert ledger.seen_etag("b/sub/y") is None and ledger.seen_etag("c") == "e9"
+
+
+def test_a_rename_keeps_the_reported_last_modified():
+    ledger = VersionLedger()
+    ledger.modified(entry("a", "e1", T0))
+    reported = ledger.modified(entry("a", "e2", T0))  # 12:00:00.001
+    ledger.moved("a", "b", "e3")  # OneLake gave the moved file a new ETag, same whole-second time
+    assert ledger.modified(entry("b", "e3", T0)) == reported

@@ -136,3 +136,30 @@ async def test_checkpoint_of_missing_file_is_404(cm):
     with pytest.raises(HTTPError) as info:
         await cm.create_checkpoint("nothing.ipynb")
     assert info.value.status_code == 404
+
+
+async def test_checkpoint_methods_keep_the_hidden_rules(cm, emulator):
+    emulator.reset_requests()
+    for path, status in ((".secret/x.txt", 404), ("d/.hidden.txt", 404), (".ipynb_checkpoints/c.txt/x", 403)):
+        for action in (
+            cm.create_checkpoint(path),
+            cm.list_checkpoints(path),
+            cm.restore_checkpoint("20260101T000000000000Z-abcdef", path),
+            cm.delete_checkpoint("20260101T000000000000Z-abcdef", path),
+        ):
+            with pytest.raises(HTTPError) as info:
+                await action
+            assert info.value.status_code == status
+    assert emulator.requests() == []
+
+
+async def test_a_new_notebook_saved_once_has_exactly_one_checkpoint(cm, make_manager):
+    path = (await cm.new_untitled(type="notebook"))["path"]
+    assert await cm.list_checkpoints(path) == []  # JupyterLab asks when it opens the notebook,
+    await cm.create_checkpoint(path)  # makes one when there is none,
+    await cm.save(nb("first"), path)  # and the user saves once
+    assert len(await cm.list_checkpoints(path)) == 1
+    other = make_manager()  # another server sees exactly what exists
+    assert len(await other.list_checkpoints(path)) == 1
+    await other.save(nb("from the other server"), path)  # it had read nothing: unconditional
+    assert len(await other.list_checkpoints(path)) == 1

@@ -7,6 +7,7 @@ import base64
 import gc
 import hashlib
 import json
+import logging
 import subprocess
 import sys
 from datetime import datetime
@@ -546,3 +547,26 @@ async def test_last_modified_grows_with_each_version_within_one_second(cm):
     assert (await cm.get("fast.txt", content=False))["last_modified"] == third["last_modified"]
     listed = next(m for m in (await cm.get(""))["content"] if m["name"] == "fast.txt")
     assert listed["last_modified"] == third["last_modified"]
+
+
+async def test_last_modified_never_goes_back_across_save_get_listing_and_rename(cm):
+    first = await text(cm, "t/mono.txt", "v1")
+    second = await text(cm, "t/mono.txt", "v2")  # within the same second: 1 ms later
+    assert second["last_modified"] > first["last_modified"]
+    assert second["created"] <= second["last_modified"]
+    got = await cm.get("t/mono.txt", content=False)
+    listed = next(m for m in (await cm.get("t"))["content"] if m["name"] == "mono.txt")
+    assert got["last_modified"] == listed["last_modified"] == second["last_modified"]
+    await cm.rename("t/mono.txt", "t/moved.txt")
+    moved = await cm.get("t/moved.txt", content=False)
+    listed = next(m for m in (await cm.get("t"))["content"] if m["name"] == "moved.txt")
+    assert moved["last_modified"] == listed["last_modified"] == second["last_modified"]
+    assert moved["created"] <= moved["last_modified"]
+
+
+async def test_two_saves_of_one_file_from_one_server_are_no_lost_answer(cm, caplog):
+    await text(cm, "twice.txt", "v0")
+    with caplog.at_level(logging.INFO):
+        await asyncio.gather(text(cm, "twice.txt", "same"), text(cm, "twice.txt", "same"))  # autosave, Ctrl+S
+    assert not [r for r in caplog.records if "lost" in r.getMessage()]
+    assert (await cm.get("twice.txt"))["content"] == "same"

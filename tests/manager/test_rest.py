@@ -121,6 +121,22 @@ def test_stale_save_from_a_second_server_is_409(server, lake, folder, tmp_path):
         other.stop()
 
 
+def test_files_ranges_follow_rfc_9110_at_the_edges(server, lake, folder):
+    workspace = lake.namespace.workspaces[WORKSPACE]
+    lake.namespace.write_file(workspace, f"{ROOT}/{folder}/empty.bin", b"")
+    lake.namespace.write_file(workspace, f"{ROOT}/{folder}/ten.bin", b"0123456789")
+    empty = server.files(f"{folder}/empty.bin", headers={"Range": "bytes=-1"})
+    assert empty.status_code == 416 and empty.headers["Content-Range"] == "bytes */0"
+    huge = "9" * 5000  # legal, and more digits than Python parses by default
+    far = server.files(f"{folder}/ten.bin", headers={"Range": f"bytes={huge}-"})
+    assert far.status_code == 416 and far.headers["Content-Range"] == "bytes */10"
+    whole_tail = server.files(f"{folder}/ten.bin", headers={"Range": f"bytes=-{huge}"})
+    assert whole_tail.status_code == 206 and whole_tail.content == b"0123456789"
+    assert whole_tail.headers["Content-Range"] == "bytes 0-9/10"
+    open_end = server.files(f"{folder}/ten.bin", headers={"Range": f"bytes=2-{huge}"})
+    assert open_end.status_code == 206 and open_end.content == b"23456789"
+
+
 def test_files_download_streams_with_range(server, lake, folder):
     data = bytes(range(256)) * 4096  # 1 MiB
     lake.namespace.write_file(lake.namespace.workspaces[WORKSPACE], f"{ROOT}/{folder}/data.bin", data)
@@ -132,7 +148,8 @@ def test_files_download_streams_with_range(server, lake, folder):
     assert part.headers["Content-Range"] == f"bytes 1000-1999/{len(data)}"
     tail = server.files(f"{folder}/data.bin", headers={"Range": "bytes=-10"})
     assert tail.content == data[-10:]
-    assert server.files(f"{folder}/data.bin", headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+    beyond = server.files(f"{folder}/data.bin", headers={"Range": f"bytes={len(data)}-"})
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(data)}"
     download = server.files(f"{folder}/data.bin", params={"download": 1})
     assert "attachment" in download.headers["Content-Disposition"]
     assert server.files(f"{folder}/nothing.bin").status_code == 404

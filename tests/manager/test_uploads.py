@@ -154,14 +154,39 @@ def test_chunk_abuse_is_400(uploads_server, lake):
         == 400
     )
     assert (
-        server.api("PUT", path, json={"type": "file", "format": "text", "chunk": 1, "content": "x"}).status_code == 400
-    )
-    assert (
         server.api("PUT", path, json={"type": "file", "format": "base64", "chunk": 1, "content": "%%%"}).status_code
         == 400
     )
     assert put_chunk(server, path, b"x", -1).status_code == 400
+    # jupyter_server's LargeFileManager's answers, word for word (over an existing file: for a new
+    # path jupyter_server's handler fills in a missing type and content before any manager runs)
+    existing = f"existing-{uuid.uuid4().hex[:6]}.bin"
+    assert server.api("PUT", existing, json={"type": "file", "format": "text", "content": "kept"}).ok
+    for model, message in (
+        ({"format": "base64", "chunk": 1, "content": ""}, "No file type provided"),
+        (
+            {"type": "notebook", "chunk": 1, "content": {}},
+            'File type "notebook" is not supported for large file transfer',
+        ),
+        ({"type": "file", "format": "base64", "chunk": 1}, "No file content provided"),
+        (
+            {"type": "file", "format": "json", "chunk": 1, "content": "x"},
+            "Must specify format of file contents as 'text' or 'base64'",
+        ),
+    ):
+        answer = server.api("PUT", existing, json=model)
+        assert answer.status_code == 400 and answer.json()["message"] == message
+    assert node(lake, existing).data == b"kept"
     assert node(lake, path) is None
+
+
+def test_text_chunks_are_taken_like_base64_ones(uploads_server, lake):
+    server = uploads_server
+    path = f"text-{uuid.uuid4().hex[:6]}.txt"
+    first = server.api("PUT", path, json={"type": "file", "format": "text", "chunk": 1, "content": "héllo "})
+    assert first.status_code in (200, 201)
+    assert put_chunk(server, path, b"world", -1).status_code in (200, 201)
+    assert node(lake, path).data == "héllo world".encode()
 
 
 def test_20_mib_notebook_upload_opens_as_notebook(uploads_server, lake):
@@ -190,3 +215,15 @@ def test_200_mib_file_downloads_a_range(uploads_server, lake):
     assert response.headers["Content-Range"] == f"bytes {start}-{start + 99_999}/{len(data)}"
     assert sum(r.bytes_out for r in lake.requests("GetBlob")) < 2 * CHUNK
     assert server.api("GET", path).status_code == 413
+
+
+def test_an_upload_that_cannot_be_published_leaves_no_staged_file(uploads_server, lake):
+    server = uploads_server
+    folder = f"busy-{uuid.uuid4().hex[:6]}"
+    assert server.api("PUT", f"{folder}/inside.txt", json={"type": "file", "format": "text", "content": "x"}).ok
+    assert put_chunk(server, folder, b"a" * 10, 1).status_code in (200, 201)
+    refused = put_chunk(server, folder, b"b" * 10, -1)
+    assert refused.status_code == 409  # a folder that is not empty is in the way
+    staged = [p for p in lake.namespace.workspaces[WORKSPACE].nodes if ".onelake-uploads~/" in p and f"/{folder}." in p]
+    assert staged == []
+    assert node(lake, f"{folder}/inside.txt").data == b"x"
