@@ -32,4 +32,3 @@ def _load_jupyter_server_extension(serverapp) -> None:
         serverapp.session_manager = sessions
         serverapp.web_app.settings["session_manager"] = sessions
     serverapp.log.info("onelake_contents: %s", contents.info_string())
-

@@ -485,15 +485,13 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             raise HTTPError(404, f"No such file or directory: {from_path}")
         if not entry.is_dir:
             return await super().copy(from_path, to_path)
+        # as jupyter_server's file manager: the copy goes *into* the destination folder (created
+        # when missing), named after the source, `-Copy1`, `-Copy2`... when the name is taken
         to_path = api_path(to_path) if to_path is not None else split(from_path)[0]
+        name = _COPY_SUFFIX.sub(".", split(from_path)[1])
         if await self.dir_exists(to_path):
-            name = await self.increment_filename(_COPY_SUFFIX.sub(".", split(from_path)[1]), to_path, insert="-Copy")
-            target = join(to_path, name)
-        else:
-            parent = split(to_path)[0]
-            if not await self.dir_exists(parent):
-                raise HTTPError(404, f"No such parent directory: {parent} to copy file in")
-            target = to_path
+            name = await self.increment_filename(name, to_path, insert="-Copy")
+        target = join(to_path, name)
         self._refuse_hidden(target, "copy to")
         with self._errors(from_path):
             try:

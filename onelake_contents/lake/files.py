@@ -371,12 +371,17 @@ class LakeFiles:
         return None
 
     async def replace_folder(self, source: str, dest: str) -> None:
-        """Move a folder onto `dest`, replacing what is there; nothing to move is fine. A missing
-        parent of `dest` is created."""
+        """Move `source` to `dest`, replacing whatever `dest` holds; nothing to move is fine, and
+        a missing parent of `dest` is created. The rename is sent with `If-None-Match: *`: a
+        directory renamed onto an existing directory is not a replace in ADLS (it could end up
+        nested inside), so an existing `dest` is deleted first, explicitly, and the move retried."""
         for _ in range(3):
             try:
-                await self.store.rename(source, dest, overwrite=True)
+                await self.store.rename(source, dest)
                 break
+            except AlreadyExists:
+                self.log.info("Replacing %s (left behind by a file no longer there)", dest)
+                await self.delete_if_there(dest, is_dir=True)
             except NotFound as error:
                 if error.code != "RenameDestinationParentPathNotFound":
                     break  # nothing to move

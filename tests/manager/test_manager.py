@@ -318,6 +318,16 @@ async def test_copy_directory_and_size_guard(make_manager, target):
     assert not await cm.dir_exists("big-Copy1")
 
 
+async def test_copy_directory_goes_into_the_destination_as_jupyter_server_does(cm):
+    await text(cm, "Src/a.txt", "a")
+    assert (await cm.copy("Src", "Missing"))["path"] == "Missing/Src"  # created, with Src inside
+    assert (await cm.get("Missing/Src/a.txt"))["content"] == "a"
+    await cm.save({"type": "directory"}, "Dest")
+    assert (await cm.copy("Src", "Dest"))["path"] == "Dest/Src"
+    assert (await cm.copy("Src", "Dest"))["path"] == "Dest/Src-Copy1"
+    assert (await cm.get("Dest/Src-Copy1/a.txt"))["content"] == "a"
+
+
 async def test_new_untitled_names(cm):
     assert (await cm.new_untitled(type="notebook"))["path"] == "Untitled.ipynb"
     assert (await cm.new_untitled(type="notebook"))["path"] == "Untitled1.ipynb"

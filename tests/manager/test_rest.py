@@ -121,6 +121,16 @@ def test_stale_save_from_a_second_server_is_409(server, lake, folder, tmp_path):
         other.stop()
 
 
+def test_copying_a_directory_over_rest_answers_201_with_its_location(server, folder):
+    assert server.api("PUT", f"{folder}/foo/x.txt", json={"type": "file", "format": "text", "content": "x"}).ok
+    assert server.api("PUT", f"{folder}/parent", json={"type": "directory"}).status_code == 201
+    copied = server.api("POST", f"{folder}/parent", json={"copy_from": f"{folder}/foo"})
+    assert copied.status_code == 201
+    assert copied.headers["Location"].endswith(f"/api/contents/{folder}/parent/foo")
+    assert copied.json()["path"] == f"{folder}/parent/foo" and copied.json()["type"] == "directory"
+    assert server.api("GET", f"{folder}/parent/foo/x.txt").json()["content"] == "x"
+
+
 def test_files_ranges_follow_rfc_9110_at_the_edges(server, lake, folder):
     workspace = lake.namespace.workspaces[WORKSPACE]
     lake.namespace.write_file(workspace, f"{ROOT}/{folder}/empty.bin", b"")
