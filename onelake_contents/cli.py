@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import config
-from .paths import InvalidPath, PathMapper, in_checkpoint_dir, is_hidden, join, normalize_api_path
+from .paths import InvalidPath, PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, normalize_api_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CONNECTION_FLAGS = ("endpoint", "workspace", "root", "broker_url", "broker_token_file", "ca_file")
@@ -200,6 +200,12 @@ def _refuse_managed(path: str) -> str:
     return path
 
 
+def _new_name(path: str) -> str:
+    path = _refuse_managed(path)
+    check_new_name(path)
+    return path
+
+
 # ---- verbs -------------------------------------------------------------------------------------
 async def _ls(args) -> None:
     from .lake.files import NotADirectory
@@ -268,7 +274,7 @@ async def _put(args) -> None:
     source = Path(args.local)
     if not source.is_file():
         raise CommandError(f"{source} is not a file", EXIT_USAGE)
-    remote = _refuse_managed(args.remote)
+    remote = _new_name(args.remote)
     if not remote:
         raise CommandError("cannot write over the root folder", EXIT_USAGE, 400)
     size = source.stat().st_size
@@ -319,7 +325,7 @@ async def _mv(args) -> None:
     from .lake.files import MissingParent
     from .storage import AlreadyExists, NotFound
 
-    source, dest = _refuse_managed(args.source), _refuse_managed(args.dest)
+    source, dest = _refuse_managed(args.source), _new_name(args.dest)
     if not source or not dest:
         raise CommandError("cannot move the root folder", EXIT_USAGE, 400)
     async with _session(args) as session:

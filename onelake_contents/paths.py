@@ -53,6 +53,21 @@ def normalize_api_path(path: str | None) -> str:
     return path
 
 
+def check_new_name(path: str) -> None:
+    """A path we are about to create or rename to holds only names OneLake keeps as given.
+
+    - `?`: the DataLake SDK reads what follows a `?` in a rename's destination as a SAS token
+      and drops it (`b.txt?sv=...&sig=...` became `b.txt`), and a file that cannot be renamed
+      cannot be published by a staged upload either;
+    - a trailing `.` or space: Azure Storage advises against them (URL normalisation strips them).
+    """
+    for part in path.split("/"):
+        if "?" in part:
+            raise InvalidPath(400, f"Invalid name {part!r}: '?' cannot be part of a OneLake name here")
+        if part.endswith((".", " ")):
+            raise InvalidPath(400, f"Invalid name {part!r}: a name may not end with '.' or a space")
+
+
 def split(path: str) -> tuple[str, str]:
     """(parent, name) of an API path; the root's parent is itself."""
     parent, _, name = path.rpartition("/")

@@ -25,7 +25,7 @@ from ..lake.cache import MISSING
 from ..lake.content import NOTEBOOK_MIME, content_type
 from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
 from ..lake.uploads import Uploads
-from ..paths import PathMapper, in_checkpoint_dir, is_hidden, join, split
+from ..paths import PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, split
 from ..storage import AlreadyExists, Entry, NotFound, OneLakeStore, TooLarge
 from . import models
 from .checkpoints import OneLakeCheckpoints
@@ -182,6 +182,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not self.allow_hidden and is_hidden(path):
             raise HTTPError(400, f"Cannot {action} hidden file or directory {path}")
 
+    def _refuse_target(self, path: str, action: str) -> None:
+        """What a write, an upload, a rename or a copy creates: not hidden, managed or unstorable."""
+        self._refuse_hidden(path, action)
+        with http_errors(path):
+            check_new_name(path)
+
     # ---- models --------------------------------------------------------------------------------
     def _model(self, build, path: str, entry: Entry) -> dict:
         return build(path, entry, self.files.modified(entry))
@@ -315,7 +321,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             raise HTTPError(400, "No file content provided")
         if not path:
             raise HTTPError(400, "Cannot save over the root directory")
-        self._refuse_hidden(path, "save")
+        self._refuse_target(path, "save")
         await self._ready()
         self.log.debug("Saving %s", path)
         validation_message = None
@@ -395,7 +401,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not old_path or not new_path:
             raise HTTPError(400, "Can't rename the root directory")
         self._refuse_hidden(old_path, "rename")
-        self._refuse_hidden(new_path, "rename to")
+        self._refuse_target(new_path, "rename to")
         await self._ready()
         source, dest = self._ol(old_path), self._ol(new_path)
         with self._errors(old_path):
@@ -479,6 +485,8 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         `max_copy_bytes` in all)."""
         from_path = api_path(from_path)
         self._refuse_hidden(from_path, "copy")
+        if to_path is not None:
+            self._refuse_target(api_path(to_path), "copy to")
         await self._ready()
         entry = await self._entry(from_path)
         if entry is None:
@@ -492,7 +500,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if await self.dir_exists(to_path):
             name = await self.increment_filename(name, to_path, insert="-Copy")
         target = join(to_path, name)
-        self._refuse_hidden(target, "copy to")
+        self._refuse_target(target, "copy to")
         with self._errors(from_path):
             try:
                 copied = await self.files.copy_tree(

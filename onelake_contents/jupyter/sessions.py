@@ -12,8 +12,16 @@ from __future__ import annotations
 
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 
+from .errors import api_path
+
 
 class OneLakeSessionManager(SessionManager):
+    async def session_exists(self, path):
+        # jupyter_server asks this before creating a session, outside the handler's catch-all:
+        # a path that leaves the root is its 4xx here, not a 500 from inside create_session
+        api_path(path)
+        return await super().session_exists(path)
+
     def get_kernel_env(self, path, name=None):
         env = super().get_kernel_env(path, name)
         describe = getattr(self.contents_manager, "kernel_environment", None)

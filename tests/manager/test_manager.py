@@ -580,3 +580,18 @@ async def test_two_saves_of_one_file_from_one_server_are_no_lost_answer(cm, capl
         await asyncio.gather(text(cm, "twice.txt", "same"), text(cm, "twice.txt", "same"))  # autosave, Ctrl+S
     assert not [r for r in caplog.records if "lost" in r.getMessage()]
     assert (await cm.get("twice.txt"))["content"] == "same"
+
+
+@pytest.mark.parametrize("bad", ["sas/b.txt?sv=2020-01-01&sig=x", "sas/dot.", "sas/space ", "sas/d?x/f.txt"])
+async def test_names_onelake_cannot_hold_are_refused_before_any_request(cm, emulator, target, bad):
+    await text(cm, "sas/a.txt", "a")
+    emulator.reset_requests()
+    for action in (
+        cm.rename("sas/a.txt", bad),
+        text(cm, bad, "x"),
+        cm.save({"type": "file", "format": "base64", "chunk": 1, "content": ""}, bad),
+        cm.copy("sas/a.txt", bad),
+    ):
+        assert await http_status(action) == 400
+    assert emulator.requests() == []
+    assert target.read("sas/a.txt") == b"a"

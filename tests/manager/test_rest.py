@@ -121,6 +121,15 @@ def test_stale_save_from_a_second_server_is_409(server, lake, folder, tmp_path):
         other.stop()
 
 
+def test_a_session_for_a_path_outside_the_root_is_a_4xx(server):
+    answer = server.session.post(
+        f"{server.url}/api/sessions",
+        json={"path": "../outside.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+        timeout=60,
+    )
+    assert answer.status_code == 404 and "outside root" in answer.json()["message"]
+
+
 def test_copying_a_directory_over_rest_answers_201_with_its_location(server, folder):
     assert server.api("PUT", f"{folder}/foo/x.txt", json={"type": "file", "format": "text", "content": "x"}).ok
     assert server.api("PUT", f"{folder}/parent", json={"type": "directory"}).status_code == 201
