@@ -7,6 +7,9 @@
   times come from here; a directory's children always come from a fresh listing, and listing a
   deleted directory is a 404, so this never hides a change of contents.
 
+A listing larger than the whole cache (a folder of more entries than `maxsize`) is kept on its own,
+one at a time, for the same TTL: listings of any size work, and the cache stays bounded.
+
 Our own writes, renames and deletes are written through. Concurrent identical lookups share one
 request (`single_flight`). Staleness is bounded by the TTL; lost updates are prevented by
 conditional writes, not by this cache.
@@ -43,6 +46,7 @@ class MetadataCache:
         self.ttl = ttl
         self._entries: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
         self._listings: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer, getsizeof=lambda d: len(d) + 1)
+        self._oversized: TTLCache = TTLCache(maxsize=1, ttl=ttl, timer=timer)
         self._dirs: LRUCache = LRUCache(maxsize=maxsize)
         self._inflight: dict[object, asyncio.Future] = {}
 
@@ -53,13 +57,17 @@ class MetadataCache:
         if hit is not None:
             return hit
         parent, _, name = path.rpartition("/")
-        listing = self._listings.get(parent)
+        listing = self._listing_of(parent)
         if listing is not None:
             return listing.get(name, MISSING)
         return None
 
-    def listing(self, path: str) -> list[Entry] | None:
+    def _listing_of(self, path: str) -> dict | None:
         listing = self._listings.get(path)
+        return listing if listing is not None else self._oversized.get(path)
+
+    def listing(self, path: str) -> list[Entry] | None:
+        listing = self._listing_of(path)
         return None if listing is None else list(listing.values())
 
     def known_dir(self, path: str) -> Entry | None:
@@ -73,7 +81,7 @@ class MetadataCache:
     def put(self, entry: Entry) -> None:
         self._ancestors_exist(entry.path)
         self._entries[entry.path] = entry
-        listing = self._listings.get(_parent(entry.path))
+        listing = self._listing_of(_parent(entry.path))
         if listing is not None:
             listing[entry.name] = entry
         if entry.is_dir:
@@ -88,13 +96,18 @@ class MetadataCache:
             if self._entries.get(ancestor) is MISSING:
                 del self._entries[ancestor]
             parent, _, name = ancestor.rpartition("/")
-            listing = self._listings.get(parent)
-            if listing is not None and name not in listing:
-                del self._listings[parent]
+            for listings in (self._listings, self._oversized):
+                listing = listings.get(parent)
+                if listing is not None and name not in listing:
+                    del listings[parent]
             ancestor = parent
 
     def put_listing(self, path: str, entries: list[Entry]) -> None:
-        self._listings[path] = {e.name: e for e in entries}
+        listing = {e.name: e for e in entries}
+        if len(listing) + 1 <= self._listings.maxsize:
+            self._listings[path] = listing
+        else:
+            self._oversized[path] = listing
         for e in entries:
             self._entries.pop(e.path, None)  # the listing is now the fresher source
             if e.is_dir:
@@ -109,10 +122,10 @@ class MetadataCache:
     def forget(self, path: str) -> None:
         """Drop everything known about `path` and below it (and its line in its parent's listing)."""
         prefix = path + "/"
-        for cache in (self._entries, self._listings, self._dirs):
+        for cache in (self._entries, self._listings, self._oversized, self._dirs):
             for key in [k for k in list(cache.keys()) if k == path or k.startswith(prefix)]:
                 cache.pop(key, None)
-        listing = self._listings.get(_parent(path))
+        listing = self._listing_of(_parent(path))
         if listing is not None:
             listing.pop(path.rpartition("/")[2], None)
 
@@ -127,9 +140,8 @@ class MetadataCache:
         self.put(moved)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self._listings.clear()
-        self._dirs.clear()
+        for cache in (self._entries, self._listings, self._oversized, self._dirs):
+            cache.clear()
 
     # ---- single flight -----------------------------------------------------------------------
     async def single_flight(self, key: object, load: Callable[[], Awaitable[T]]) -> T:
