@@ -28,7 +28,9 @@ __all__ = ["__version__", *_PUBLIC]
 
 def _jupyter_server_extension_points():
     """The server extension (enabled by jupyter_server_config.d/onelake_contents.json)."""
-    return [{"module": "onelake_contents.jupyter.extension"}]
+    from .jupyter.extension import OneLakeExtension
+
+    return [{"module": "onelake_contents.jupyter.extension", "app": OneLakeExtension}]
 
 
 def __getattr__(name: str):

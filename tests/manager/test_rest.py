@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -12,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.conftest import WORKSPACE
 from tests.manager.conftest import ROOT
+from tests.servers import JupyterServer
 
 
 def nb_json(source: str = "1+1") -> dict:
@@ -217,3 +221,39 @@ def test_nbconvert_export_from_onelake(server, folder):
     assert response.status_code == 200
     assert "print" in response.text and "exported" in response.text
     assert "attachment" in response.headers.get("Content-Disposition", "")
+
+
+def test_a_stopping_server_closes_its_onelake_connections(lake, tmp_path):
+    server = JupyterServer(lake.info, WORKSPACE, ROOT, tmp_path).start()
+    assert server.api("GET", "").status_code == 200  # connections to OneLake and the broker open
+    server.stop()
+    assert "onelake_contents: closed the connections to OneLake and the broker" in server.log()
+
+
+def test_a_manager_used_on_its_own_closes_with_async_with(lake, tmp_path):
+    """Development mode reports an aiohttp session left open when it is collected."""
+    code = (
+        "import asyncio, gc, sys\n"
+        "from onelake_contents import OneLakeContentsManager\n"
+        "async def main():\n"
+        "    async with OneLakeContentsManager() as cm:\n"
+        "        await cm.get('')\n"
+        "asyncio.run(main())\n"
+        "gc.collect()\n"
+    )
+    environment = {**os.environ, **lake.info.environment(WORKSPACE, ROOT), "PYTHONDEVMODE": "1"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Unclosed" not in result.stderr, result.stderr
+    unclosed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code.replace("async with OneLakeContentsManager() as cm:", "if cm := OneLakeContentsManager():"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+    assert "Unclosed client session" in unclosed.stderr  # the check above can fail
