@@ -609,3 +609,26 @@ async def test_a_folder_larger_than_the_cache_lists_and_takes_new_files(make_man
     assert target.emulator.requests() == []  # the big listing is cached too
     created = await cm.new_untitled("many", ext=".txt")
     assert created["path"] == "many/untitled.txt"
+
+
+async def test_a_corrupted_signature_store_is_replaced_and_the_save_succeeds(cm, tmp_path, caplog):
+    """As jupyter_server (its check_and_sign and nbformat's notary): a warning that the store is
+    corrupted, a new store, the save done and the notebook trusted when read back."""
+    database = tmp_path / "nbsignatures.db"
+    database.write_bytes(b"this is not a SQLite database" * 100)
+    cm.notary.db_file = str(database)
+    with caplog.at_level(logging.WARNING):
+        saved = await cm.save({"type": "notebook", "content": notebook("print(1)")}, "signed.ipynb")
+    assert saved["type"] == "notebook"
+    assert any("corrupted" in r.getMessage() for r in caplog.records)
+    assert (await cm.get("signed.ipynb"))["content"]["cells"][0]["metadata"]["trusted"] is True
+
+
+async def test_a_signature_store_that_cannot_be_recreated_falls_back_as_jupyter_server(cm, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    cm.notary.db_file = str(blocker / "nbsignatures.db")
+    with caplog.at_level(logging.WARNING):
+        saved = await cm.save({"type": "notebook", "content": notebook("print(2)")}, "unsigned.ipynb")
+    assert saved["type"] == "notebook"
+    assert any("in-memory signatures database" in r.getMessage() for r in caplog.records)
