@@ -200,9 +200,9 @@ def _refuse_managed(path: str) -> str:
     return path
 
 
-def _new_name(path: str) -> str:
+def _new_name(path: str, *, renamed: bool) -> str:
     path = _refuse_managed(path)
-    check_new_name(path)
+    check_new_name(path, renamed=renamed)
     return path
 
 
@@ -274,10 +274,10 @@ async def _put(args) -> None:
     source = Path(args.local)
     if not source.is_file():
         raise CommandError(f"{source} is not a file", EXIT_USAGE)
-    remote = _new_name(args.remote)
+    size = source.stat().st_size
+    remote = _new_name(args.remote, renamed=size > UPLOAD_BLOCK)
     if not remote:
         raise CommandError("cannot write over the root folder", EXIT_USAGE, 400)
-    size = source.stat().st_size
     progress = Progress(size, f"put {remote}")
     async with _session(args) as session:
         target, kind = session.ol(remote), content_type(remote)
@@ -325,7 +325,7 @@ async def _mv(args) -> None:
     from .lake.files import MissingParent
     from .storage import AlreadyExists, NotFound
 
-    source, dest = _refuse_managed(args.source), _new_name(args.dest)
+    source, dest = _refuse_managed(args.source), _new_name(args.dest, renamed=True)
     if not source or not dest:
         raise CommandError("cannot move the root folder", EXIT_USAGE, 400)
     async with _session(args) as session:

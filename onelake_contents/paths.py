@@ -13,6 +13,7 @@ module stays free of tornado so that the command line does not load the web stac
 from __future__ import annotations
 
 import fnmatch
+import re
 import unicodedata
 
 CHECKPOINT_DIR = ".ipynb_checkpoints"
@@ -53,19 +54,27 @@ def normalize_api_path(path: str | None) -> str:
     return path
 
 
-def check_new_name(path: str) -> None:
-    """A path we are about to create or rename to holds only names OneLake keeps as given.
+# what the DataLake SDK takes for a SAS token after the last `?` of a rename's destination
+_SAS_LIKE = re.compile(r"sv=\d{4}-\d{2}-\d{2}")
 
-    - `?`: the DataLake SDK reads what follows a `?` in a rename's destination as a SAS token
-      and drops it (`b.txt?sv=...&sig=...` became `b.txt`), and a file that cannot be renamed
-      cannot be published by a staged upload either;
-    - a trailing `.` or space: Azure Storage advises against them (URL normalisation strips them).
+
+def check_new_name(path: str, *, renamed: bool) -> None:
+    """A path we are about to create holds only names OneLake keeps as given.
+
+    - a trailing `.` or space: Azure Storage advises against them (URL normalisation strips them);
+    - for a path a rename will reach (a rename's destination, a staged upload's target): no text
+      after its last `?` that the DataLake SDK takes for a SAS token (`sv=YYYY-MM-DD` and `sig=`),
+      which it would cut off (`b.txt?sv=2020-01-01&sig=x` became `b.txt`). Other `?`s are fine.
     """
     for part in path.split("/"):
-        if "?" in part:
-            raise InvalidPath(400, f"Invalid name {part!r}: '?' cannot be part of a OneLake name here")
         if part.endswith((".", " ")):
             raise InvalidPath(400, f"Invalid name {part!r}: a name may not end with '.' or a space")
+    if renamed and "?" in path:
+        tail = path.rsplit("?", 1)[1]
+        if _SAS_LIKE.search(tail) and "sig=" in tail:
+            raise InvalidPath(
+                400, f"Invalid path {path!r}: the text after its last '?' would be taken for a SAS token and dropped"
+            )
 
 
 def split(path: str) -> tuple[str, str]:

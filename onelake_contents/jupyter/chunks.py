@@ -34,7 +34,7 @@ class ChunkedUploads:
             raise HTTPError(400, "No file content provided")
         if not path:
             raise HTTPError(400, "Cannot save over the root directory")
-        self._refuse_target(path, "upload")
+        self._refuse_target(path, "upload", renamed=True)
         data = models.file_bytes(model["content"], model.get("format"), path)
         await self._ready()
         ol = self._ol(path)

@@ -182,11 +182,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not self.allow_hidden and is_hidden(path):
             raise HTTPError(400, f"Cannot {action} hidden file or directory {path}")
 
-    def _refuse_target(self, path: str, action: str) -> None:
-        """What a write, an upload, a rename or a copy creates: not hidden, managed or unstorable."""
+    def _refuse_target(self, path: str, action: str, *, renamed: bool = False) -> None:
+        """What a write, an upload, a rename or a copy creates: not hidden, managed or unstorable
+        (`renamed`: a rename will reach it, see `paths.check_new_name`)."""
         self._refuse_hidden(path, action)
         with http_errors(path):
-            check_new_name(path)
+            check_new_name(path, renamed=renamed)
 
     # ---- models --------------------------------------------------------------------------------
     def _model(self, build, path: str, entry: Entry) -> dict:
@@ -401,7 +402,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not old_path or not new_path:
             raise HTTPError(400, "Can't rename the root directory")
         self._refuse_hidden(old_path, "rename")
-        self._refuse_target(new_path, "rename to")
+        self._refuse_target(new_path, "rename to", renamed=True)
         await self._ready()
         source, dest = self._ol(old_path), self._ol(new_path)
         with self._errors(old_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 
 from ..paths import PathMapper
@@ -73,6 +74,9 @@ class LakeFiles:
         self.log = log or logging.getLogger(__name__)
         self._root_ready = False
         self._root_lock: asyncio.Lock | None = None
+        # one write at a time per path (autosave and Ctrl+S of one notebook, say): the second
+        # starts from the version the first made instead of failing its condition
+        self._writing: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     # ---- the root ------------------------------------------------------------------------------
     async def ensure_root(self, create: bool) -> None:
@@ -191,6 +195,13 @@ class LakeFiles:
         rule), so our own write whose answer was lost, or an ETag moved by a rename, is not a
         conflict. Bytes identical to the version we hold are not written at all.
         """
+        lock = self._writing.get(path)
+        if lock is None:
+            lock = self._writing[path] = asyncio.Lock()
+        async with lock:
+            return await self._write(path, data, content_type, overwrite_changes)
+
+    async def _write(self, path: str, data: bytes, content_type: str | None, overwrite_changes: bool) -> Entry:
         cached = self.cache.lookup(path)
         if isinstance(cached, Entry) and cached.is_dir:
             raise IsADirectory(f"{path} is a directory")
