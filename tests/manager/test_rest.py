@@ -257,3 +257,18 @@ def test_a_manager_used_on_its_own_closes_with_async_with(lake, tmp_path):
         timeout=60,
     )
     assert "Unclosed client session" in unclosed.stderr  # the check above can fail
+
+
+def test_checkpoint_routes_and_renames_keep_the_rules_through_the_server(server, lake, folder):
+    secret = server.session.post(f"{server.url}/api/contents/.secret/x.txt/checkpoints", timeout=60)
+    assert secret.status_code == 404
+    managed = server.session.post(
+        f"{server.url}/api/contents/.ipynb_checkpoints/c.txt/20260101T000000000000Z-abcdef/checkpoints", timeout=60
+    )
+    assert managed.status_code == 403
+    assert server.api("PUT", f"{folder}/a.txt", json={"type": "file", "format": "text", "content": "a"}).ok
+    sas = server.api("PATCH", f"{folder}/a.txt", json={"path": f"{folder}/b.txt?sv=2020-01-01&sig=x"})
+    assert sas.status_code == 400
+    nodes = lake.namespace.workspaces[WORKSPACE].nodes
+    assert f"{ROOT}/{folder}/a.txt" in nodes and f"{ROOT}/{folder}/b.txt" not in nodes
+    assert not [p for p in nodes if ".secret" in p or "/.ipynb_checkpoints/c.txt" in p]
