@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 
 from ..paths import CHECKPOINT_DIR, join, split
 from ..storage import Entry, NotFound
-from .content import content_type
-from .files import IsADirectory, LakeFiles
+from .cache import MISSING
+from .content import content_type, sha256
+from .files import IsADirectory, LakeFiles, off_the_loop
 
 VERSION_ID = re.compile(r"^[\w-]+$")
 
@@ -55,6 +56,8 @@ class Versions:
         self.files = files
         self.keep = keep
         self._has_version: set[str] = set()
+        # the newest version this server made of each file, with the hash of its bytes
+        self._latest: dict[str, tuple[str, Entry]] = {}
 
     async def list(self, path: str) -> list[Entry]:
         """A file's versions, newest first (one listing, or none when fresh in the cache); the
@@ -70,13 +73,20 @@ class Versions:
 
     async def create(self, path: str) -> Entry:
         """A new version with the file's current bytes: one request when the files layer holds
-        them (this server just read or wrote them), else two."""
+        them (this server just read or wrote them), else two. Bytes identical to the newest
+        version this server made are that version: JupyterLab asks for a checkpoint right after
+        the save that made the first one, and a second copy of the same bytes is no history."""
         blob = self.files.held_current(path)
         if blob is None:
             blob = await self.files.store.read(path)
             if blob.entry.is_dir:
                 raise IsADirectory(f"{path} is a directory")
+        digest = await off_the_loop(sha256, blob.data)
+        latest = self._latest.get(path)
+        if latest is not None and latest[0] == digest and self.files.known(latest[1].path) is not MISSING:
+            return latest[1]
         entry = await self.files.write_new(version_path(path, new_version_id()), blob.data, content_type(path))
+        self._latest[path] = (digest, entry)
         self._has_version.add(path)
         listing = self.files.cache.listing(version_folder(path))
         if listing is not None:
@@ -115,10 +125,12 @@ class Versions:
             raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
         self.files.cache.removed(version)
         self._has_version.discard(path)  # it may have been the last one: the next save asks again
+        self._latest.pop(path, None)
 
     async def delete_all(self, path: str) -> None:
         await self.files.delete_if_there(version_folder(path), is_dir=True)
         self._has_version.discard(path)
+        self._latest.pop(path, None)
 
     async def move_one(self, version_id: str, old_path: str, new_path: str) -> None:
         source, dest = version_path(old_path, version_id), version_path(new_path, version_id)
@@ -133,3 +145,8 @@ class Versions:
         if old_path in self._has_version:
             self._has_version.discard(old_path)
             self._has_version.add(new_path)
+        latest = self._latest.pop(old_path, None)
+        if latest is not None:
+            digest, entry = latest
+            moved = version_path(new_path, entry.name)
+            self._latest[new_path] = (digest, Entry(moved, False, entry.size, entry.last_modified, entry.created, entry.etag))

@@ -123,10 +123,15 @@ async def test_rename_and_delete_of_a_file_with_checkpoints_are_two(cm, emulator
 
 
 async def test_checkpoint_budgets(cm, emulator):
-    await cm.save(nb_model("v1"), "k.ipynb")
+    await cm.save(nb_model("v1"), "k.ipynb")  # its first version comes with the save
+    emulator.reset_requests()
+    first = await cm.create_checkpoint("k.ipynb")
+    assert ops(emulator) == []  # the same bytes as the version the save just made: that version
+    await cm.save(nb_model("v1b"), "k.ipynb")
     emulator.reset_requests()
     checkpoint = await cm.create_checkpoint("k.ipynb")
     assert ops(emulator) == ["PutBlob"]  # the manager holds the bytes it just saved
+    assert checkpoint["id"] != first["id"]
     emulator.reset_requests()
     assert len(await cm.list_checkpoints("k.ipynb")) == 2
     assert ops(emulator) == ["ListPaths"]

@@ -157,15 +157,20 @@ async def test_checkpoint_methods_keep_the_hidden_rules(cm, emulator):
 
 
 async def test_a_new_notebook_saved_once_has_exactly_one_checkpoint(cm, make_manager):
+    """JupyterLab's own sequence: a new notebook, its checkpoints listed on opening, a first save
+    (which keeps the first version), the rename of the first-save dialog, then the checkpoint
+    JupyterLab asks for after saving: one checkpoint, not two copies of the same bytes."""
     path = (await cm.new_untitled(type="notebook"))["path"]
-    assert await cm.list_checkpoints(path) == []  # JupyterLab asks when it opens the notebook,
-    await cm.create_checkpoint(path)  # makes one when there is none,
-    await cm.save(nb("first"), path)  # and the user saves once
-    assert len(await cm.list_checkpoints(path)) == 1
+    assert await cm.list_checkpoints(path) == []
+    await cm.save(nb("first"), path)
+    await cm.rename(path, "named.ipynb")
+    await cm.create_checkpoint("named.ipynb")
+    assert len(await cm.list_checkpoints("named.ipynb")) == 1
     other = make_manager()  # another server sees exactly what exists
-    assert len(await other.list_checkpoints(path)) == 1
-    await other.save(nb("from the other server"), path)  # it had read nothing: unconditional
-    assert len(await other.list_checkpoints(path)) == 1
+    assert len(await other.list_checkpoints("named.ipynb")) == 1
+    await cm.save(nb("second"), "named.ipynb")
+    await cm.create_checkpoint("named.ipynb")  # new bytes: a new version
+    assert len(await cm.list_checkpoints("named.ipynb")) == 2
 
 
 async def test_versions_follow_a_rename_and_never_nest_in_left_over_ones(cm, target):
