@@ -149,4 +149,7 @@ class Versions:
         if latest is not None:
             digest, entry = latest
             moved = version_path(new_path, entry.name)
-            self._latest[new_path] = (digest, Entry(moved, False, entry.size, entry.last_modified, entry.created, entry.etag))
+            self._latest[new_path] = (
+                digest,
+                Entry(moved, False, entry.size, entry.last_modified, entry.created, entry.etag),
+            )
