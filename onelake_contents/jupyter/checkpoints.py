@@ -12,6 +12,7 @@ from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from tornado.web import HTTPError
 from traitlets import Int
 
+from ..lake.content import content_type
 from ..lake.versions import NoSuchVersion, Versions
 from ..paths import in_checkpoint_dir, is_hidden
 from ..storage import Entry, NotFound
@@ -81,8 +82,7 @@ class OneLakeCheckpoints(AsyncCheckpoints):
             current = await files.entry(ol)
             if current is not None and current.is_dir:
                 raise HTTPError(400, f"{path} is a directory")
-            kind = "application/x-ipynb+json" if path.endswith(".ipynb") else None
-            await files.write(ol, blob.data, kind, overwrite_changes=self.parent.last_writer_wins)
+            await files.write(ol, blob.data, content_type(path), overwrite_changes=self.parent.last_writer_wins)
 
     async def delete_checkpoint(self, checkpoint_id, path):
         ol = self._ol(path)

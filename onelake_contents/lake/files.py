@@ -326,21 +326,20 @@ class LakeFiles:
     # ---- moving and deleting -------------------------------------------------------------------
     async def delete(self, path: str, *, is_dir: bool) -> None:
         """Delete a file, or a directory with everything in it (one request)."""
-        try:
-            await self.store.delete(path, recursive=is_dir)
-        except NotFound:
+        if not await self.delete_if_there(path, is_dir=is_dir):
             # gone already (an earlier try whose answer was lost, or someone else): done
             self.log.info("%s was already gone when deleting it", path)
-        self.cache.removed(path)
-        self.ledger.forget(path)
 
-    async def delete_if_there(self, path: str, *, is_dir: bool) -> None:
+    async def delete_if_there(self, path: str, *, is_dir: bool) -> bool:
+        """Delete what is at `path`, if anything; whether something was there."""
         try:
             await self.store.delete(path, recursive=is_dir)
+            there = True
         except NotFound:
-            pass
+            there = False
         self.cache.removed(path)
         self.ledger.forget(path)
+        return there
 
     async def rename(self, source: str, dest: str) -> Entry | None:
         """Move a file or a directory (one request; fails when `dest` exists). Returns the moved
