@@ -29,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every request")
     parser.add_argument("--token-lifetime", type=float, default=3600.0, help="lifetime of broker tokens, seconds")
     parser.add_argument("--broker-token", help="client token the broker accepts (default: random, kept in --data-dir)")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        help="a user (repeatable) who reads and writes <item>/Files/home/<name> and reads <item>/Files/shared; "
+        "their broker client tokens are in the ready line's 'users'",
+    )
+    parser.add_argument(
+        "--hub-api-url",
+        help="JupyterHub's API (e.g. http://127.0.0.1:8081/hub/api): the broker also accepts a user's "
+        "JupyterHub API token and issues a token for that user",
+    )
     return parser
 
 
@@ -49,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         token_lifetime=args.token_lifetime,
         broker_token=args.broker_token,
+        users=args.user,
+        hub_api_url=args.hub_api_url,
     )
 
     def ready(info) -> None:

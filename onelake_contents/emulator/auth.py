@@ -14,6 +14,7 @@ import uuid
 
 import jwt
 
+from .access import ADMIN_NAME, Principal
 from .state import StorageError
 
 STORAGE_AUDIENCE = "https://storage.azure.com"
@@ -33,16 +34,16 @@ class TokenAuthority:
         self.secret = secret or secrets.token_urlsafe(32)
 
     def issue(
-        self, lifetime: float, subject: str = "emulator-user", audience: str = STORAGE_AUDIENCE
+        self, lifetime: float, principal: Principal | None = None, audience: str = STORAGE_AUDIENCE
     ) -> tuple[str, int]:
+        """A token for `principal` (default: the workspace admin), carrying its `oid` and `upn`."""
         now = time.time()
         expires_on = math.ceil(now + lifetime)  # lives at least `lifetime` seconds
         claims = {
             "aud": audience,
             "iss": ISSUER,
             "tid": TENANT,
-            "sub": subject,
-            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, subject)),
+            **(principal or Principal(ADMIN_NAME, admin=True)).claims(),
             "iat": int(now),
             "nbf": int(now) - 1,
             "exp": expires_on,

@@ -50,7 +50,8 @@ class BlobOperations(Operations):
         max_results = min(positive_int(q.get("maxresults"), MAX_LIST_RESULTS, "maxresults"), MAX_LIST_RESULTS)
         include = set(filter(None, q.get("include", "").split(",")))
         marker = decode_marker(q["marker"]) if q.get("marker") else ""
-        names = sorted(n for n in ws.nodes if n.startswith(prefix) and n >= marker)
+        visible = call.visible or (lambda name: True)
+        names = sorted(n for n in ws.nodes if n.startswith(prefix) and n >= marker and visible(n))
         items: list[tuple[str, bool]] = []  # (name, is_prefix)
         next_marker = None
         seen_prefixes: set[str] = set()

@@ -3,9 +3,12 @@
 `GET /onelake/token` with `Authorization: Bearer <client token>` answers
 `{"access_token": ..., "expires_on": <unix seconds>, "expires_in": <seconds>, "token_type": "Bearer"}`
 for the scope `https://storage.azure.com/.default` (an optional `scope` query parameter must name
-it). A missing or wrong client token is a 401. Tests change its behaviour at runtime: token
-lifetime, an outage (every request fails with a status), a number of failures, a delay (to make
-clients time out), and the accepted client tokens (rotation).
+it). The token is for the principal the client token belongs to: the workspace admin's client
+token (`client_tokens`), a user's own (`user_tokens`), or, when the broker knows a JupyterHub
+(`hub_api_url`), a token the hub issued: the broker asks the hub whose it is (`GET
+{hub_api_url}/user`) and answers for that user. A missing or unknown client token is a 401. Tests
+change its behaviour at runtime: token lifetime, an outage (every request fails with a status), a
+number of failures, a delay (to make clients time out), and the accepted client tokens (rotation).
 """
 
 from __future__ import annotations
@@ -15,27 +18,51 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 
+from .access import AccessPolicy, Principal
 from .auth import STORAGE_SCOPE, TokenAuthority
+
+
+class HubUnavailable(Exception):
+    """The hub could not say whose token was presented (a 503, not a 401: the token may be good)."""
 
 
 @dataclass
 class BrokerState:
-    client_tokens: set[str]
+    client_tokens: set[str]  # the workspace admin's
     token_lifetime: float = 3600.0
+    user_tokens: dict[str, str] = field(default_factory=dict)  # client token -> user name
+    hub_api_url: str | None = None
     outage_status: int | None = None
     fail_next: list[int] = field(default_factory=list)
     delay_seconds: float = 0.0
     requests: int = 0
     tokens_issued: int = 0
+    hub_lookups: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 class DevelopmentBroker:
-    def __init__(self, authority: TokenAuthority, client_token: str | None = None, token_lifetime: float = 3600.0):
+    def __init__(
+        self,
+        authority: TokenAuthority,
+        client_token: str | None = None,
+        token_lifetime: float = 3600.0,
+        access: AccessPolicy | None = None,
+    ):
         self.authority = authority
+        self.access = access or AccessPolicy()
         self.state = BrokerState({client_token or secrets.token_urlsafe(24)}, token_lifetime)
+
+    def add_user(self, name: str, client_token: str | None = None) -> str:
+        """A user (a Viewer, see `access`) and the client token the broker knows them by."""
+        self.access.add_user(name)
+        token = client_token or secrets.token_urlsafe(24)
+        with self.state.lock:
+            self.state.user_tokens[token] = name
+        return token
 
     @property
     def client_token(self) -> str:
@@ -62,7 +89,11 @@ class DevelopmentBroker:
                 {"error": "broker_unavailable", "error_description": "injected failure"}, status=failure
             )
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or presented.strip() not in s.client_tokens:
+        try:
+            principal = await self._principal(presented.strip()) if scheme.lower() == "bearer" else None
+        except HubUnavailable as error:
+            return web.json_response({"error": "temporarily_unavailable", "error_description": str(error)}, status=503)
+        if principal is None:
             return web.json_response(
                 {"error": "invalid_client", "error_description": "missing or unknown client token"},
                 status=401,
@@ -74,7 +105,7 @@ class DevelopmentBroker:
                 {"error": "invalid_scope", "error_description": f"this broker issues only {STORAGE_SCOPE}"},
                 status=400,
             )
-        token, expires_on = self.authority.issue(s.token_lifetime)
+        token, expires_on = self.authority.issue(s.token_lifetime, principal)
         with s.lock:
             s.tokens_issued += 1
         return web.json_response(
@@ -86,3 +117,33 @@ class DevelopmentBroker:
             },
             headers={"Cache-Control": "no-store"},
         )
+
+    async def _principal(self, presented: str) -> Principal | None:
+        s = self.state
+        if not presented:
+            return None
+        if presented in s.client_tokens:
+            return self.access.admin
+        name = s.user_tokens.get(presented)
+        if name is None and s.hub_api_url:
+            name = await self._hub_user(presented)
+        return self.access.add_user(name) if name else None
+
+    async def _hub_user(self, token: str) -> str | None:
+        """The JupyterHub user `token` belongs to (a user's server presents its
+        JUPYTERHUB_API_TOKEN), None for a token the hub does not know or one of a service."""
+        with self.state.lock:
+            self.state.hub_lookups += 1
+        url = self.state.hub_api_url.rstrip("/") + "/user"
+        timeout = aiohttp.ClientTimeout(total=10)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            try:
+                async with session.get(url, headers={"Authorization": f"token {token}"}) as response:
+                    if response.status != 200:
+                        return None
+                    model = await response.json()
+            except (TimeoutError, aiohttp.ClientError, ValueError) as error:
+                raise HubUnavailable(f"JupyterHub did not answer who the client is ({type(error).__name__})") from None
+        if model.get("kind", "user") != "user" or not model.get("name"):
+            return None
+        return str(model["name"])

@@ -64,6 +64,8 @@ class DfsOperations(Operations):
                 )
         else:
             names = self.namespace.descendants(ws, "") if recursive else self.namespace.children(ws, "")
+        if call.visible is not None:
+            names = [name for name in names if call.visible(name)]
         start = 0
         if q.get("continuation"):
             after = decode_marker(q["continuation"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -78,6 +79,7 @@ class Call:
     workspace: str
     path: str
     token_id: str | None = None
+    visible: Callable[[str], bool] | None = None  # a listing shows only the names this passes
 
     @property
     def headers(self):

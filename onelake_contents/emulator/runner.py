@@ -8,12 +8,13 @@ import secrets
 import ssl
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trustme
 from aiohttp import web
 
+from .access import HOME_FOLDER, SHARED_FOLDER, AccessPolicy
 from .auth import TokenAuthority
 from .broker import DevelopmentBroker
 from .instrument import FaultSettings, RequestRecord
@@ -30,15 +31,16 @@ class EmulatorInfo:
     broker_token: str
     ca_file: str
     workspaces: dict[str, list[str]]
+    users: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> broker_token, home
 
-    def environment(self, workspace: str, root: str) -> dict[str, str]:
-        """The ONELAKE_* settings for a server (or kernel) using this emulator."""
+    def environment(self, workspace: str, root: str, user: str | None = None) -> dict[str, str]:
+        """The ONELAKE_* settings for a server using this emulator, as the admin or as `user`."""
         return {
             "ONELAKE_ENDPOINT": self.endpoint,
             "ONELAKE_WORKSPACE": workspace,
             "ONELAKE_ROOT": root,
             "ONELAKE_BROKER_URL": self.broker_url,
-            "ONELAKE_BROKER_TOKEN": self.broker_token,
+            "ONELAKE_BROKER_TOKEN": self.users[user]["broker_token"] if user else self.broker_token,
             "ONELAKE_CA_FILE": self.ca_file,
         }
 
@@ -49,6 +51,7 @@ class EmulatorInfo:
             "broker_token": self.broker_token,
             "ca_file": self.ca_file,
             "workspaces": self.workspaces,
+            "users": self.users,
         }
 
 
@@ -84,6 +87,8 @@ class Emulator:
         latency_ms: float = 0.0,
         token_lifetime: float = 3600.0,
         broker_token: str | None = None,
+        users: list[str] = (),
+        hub_api_url: str | None = None,
     ):
         self.layout = layout if layout is not None else {"dev": ["Dev.Lakehouse"]}
         self.host = host
@@ -96,17 +101,46 @@ class Emulator:
         self.namespace.save_setting("token_secret", self.authority.secret)
         client_token = broker_token or self.namespace.setting("broker_token") or secrets.token_urlsafe(24)
         self.namespace.save_setting("broker_token", client_token)
-        self.broker = DevelopmentBroker(self.authority, client_token, token_lifetime)
-        self.server = OneLakeServer(self.namespace, self.authority, client_token, latency_ms)
+        self.access = AccessPolicy()
+        self.broker = DevelopmentBroker(self.authority, client_token, token_lifetime, self.access)
+        self.broker.state.hub_api_url = hub_api_url
+        self.server = OneLakeServer(self.namespace, self.authority, client_token, latency_ms, self.access)
         for workspace, items in self.layout.items():
             self.namespace.add_workspace(workspace)
             for item in items:
                 self.namespace.add_item(workspace, item)
+        self.info: EmulatorInfo | None = None
+        self.user_tokens: dict[str, str] = {}
+        for name in users:
+            self.add_user(name)
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
-        self.info: EmulatorInfo | None = None
+
+    def add_user(self, name: str) -> str:
+        """A user who reads and writes `<item>/Files/home/<name>` and reads `<item>/Files/shared`
+        (see `access`); returns their broker client token (kept in the data dir)."""
+        token = self.namespace.setting(f"user_token:{name}") or secrets.token_urlsafe(24)
+        self.namespace.save_setting(f"user_token:{name}", token)
+        self.user_tokens[name] = self.broker.add_user(name, token)
+        for workspace, items in self.layout.items():
+            ws = self.namespace.workspace(workspace, "dfs")
+            for item in items:
+                if f"{item}/{SHARED_FOLDER}" not in ws.nodes:
+                    self.namespace.make_directory(ws, f"{item}/{SHARED_FOLDER}", {})
+        if self.info is not None:
+            self.info.users[name] = self._user_facts(name)
+        return token
+
+    def _user_facts(self, name: str) -> dict[str, str]:
+        items = next((items for items in self.layout.values() if items), ["Dev.Lakehouse"])
+        return {"broker_token": self.user_tokens[name], "home": f"{items[0]}/{HOME_FOLDER}/{name}"}
+
+    def token_for(self, name: str | None = None, lifetime: float = 3600.0) -> str:
+        """An access token for user `name` (None: the workspace admin), as the broker issues it."""
+        principal = self.access.admin if name is None else self.access.add_user(name)
+        return self.authority.issue(lifetime, principal)[0]
 
     # ---- TLS ---------------------------------------------------------------------------------
     def _tls(self) -> tuple[ssl.SSLContext, str]:
@@ -141,6 +175,7 @@ class Emulator:
             broker_token=self.broker.client_token,
             ca_file=ca_file,
             workspaces={ws: list(items) for ws, items in self.layout.items()},
+            users={name: self._user_facts(name) for name in self.user_tokens},
         )
         return self.info
 

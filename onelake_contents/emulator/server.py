@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from .access import AccessPolicy, denied
 from .auth import TokenAuthority
 from .blob import BlobOperations
 from .dfs import DfsOperations
@@ -52,6 +53,7 @@ class OneLakeServer(DfsOperations, BlobOperations):
         authority: TokenAuthority,
         control_token: str,
         latency_ms: float = 0.0,
+        access: AccessPolicy | None = None,
     ):
         self.namespace = namespace
         self.authority = authority
@@ -60,6 +62,7 @@ class OneLakeServer(DfsOperations, BlobOperations):
         self.log = RequestLog()
         self.faults = FaultInjector()
         self.denied: tuple[str, ...] = ()  # "workspace/path-prefix" entries answered with 403
+        self.access = access or AccessPolicy()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_PUT_BLOB_BYTES + 1)
@@ -168,15 +171,20 @@ class OneLakeServer(DfsOperations, BlobOperations):
         raise ConnectionResetError
 
     def _authenticate(self, call: Call) -> None:
-        call.token_id = self.authority.verify(call.headers.get("Authorization")).get("jti")
+        claims = self.authority.verify(call.headers.get("Authorization"))
+        call.token_id = claims.get("jti")
+        principal = self.access.principal(claims)
+        path, source = call.path, None
+        if call.operation == "ListPaths":
+            path = call.query.get("directory", "").strip("/")
+        elif call.operation == "RenamePath":
+            source_header = unquote(call.headers["x-ms-rename-source"].split("?", 1)[0])
+            source = source_header.lstrip("/").partition("/")[2].rstrip("/")
+        call.visible = self.access.authorize(principal, call.operation, path, source)
         target = f"{call.workspace}/{call.path}"
         for prefix in self.denied:
             if target == prefix or target.startswith(prefix.rstrip("/") + "/"):
-                raise StorageError(
-                    403,
-                    "AuthorizationPermissionMismatch",
-                    "This request is not authorized to perform this operation using this permission.",
-                )
+                raise denied()
 
     @staticmethod
     def _common_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -53,7 +53,8 @@ def test_prints_one_json_line_then_serves_until_sigterm(tmp_path):
         "--workspace", "alpha", "--workspace", "beta", "--item", "A.Lakehouse", "--item", "beta/B.Lakehouse"
     )
     try:
-        assert set(info) == {"endpoint", "broker_url", "broker_token", "ca_file", "workspaces"}
+        assert set(info) == {"endpoint", "broker_url", "broker_token", "ca_file", "workspaces", "users"}
+        assert info["users"] == {}
         assert info["endpoint"].startswith("https://127.0.0.1:")
         assert info["broker_url"].startswith("https://127.0.0.1:")
         assert info["workspaces"] == {"alpha": ["A.Lakehouse"], "beta": ["A.Lakehouse", "B.Lakehouse"]}
