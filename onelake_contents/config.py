@@ -2,7 +2,10 @@
 
 Order: an explicit value (a traitlets trait or a command-line flag) > the environment variable >
 the saved config file (`$ONELAKE_CONFIG`, else `~/.config/onelake-contents/config.json`) > the
-default. The file is read once per path and kept; `reload_config_file()` forgets it. Each resolved
+default. Under JupyterHub the file sits in the user's home, where notebook code can write, so the
+settings that decide where tokens are sent or where the broker secret is read (`FROM_SPAWNER_ONLY`)
+are not taken from it; and when no broker token is set, the server's own JupyterHub API token is
+presented to the broker (which asks the hub whose it is). The file is read once per path and kept; `reload_config_file()` forgets it. Each resolved
 value remembers its source, so a validation error (and `onelake-contents check`) can say which
 setting is wrong and where it came from.
 """
@@ -42,6 +45,19 @@ SETTINGS: dict[str, Setting] = {
         Setting("scope", "ONELAKE_SCOPE", STORAGE_SCOPE, "OAuth scope requested from the broker"),
     )
 }
+
+
+# What gives access to the broker: never handed on to kernels or terminals.
+SECRETS = frozenset({"broker_token", "broker_token_file"})
+# Under JupyterHub these come only from the spawner (environment) or the server's configuration.
+FROM_SPAWNER_ONLY = frozenset({"endpoint", "broker_url", "broker_token_file", "ca_file", "scope"})
+HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+
+
+def under_jupyterhub(env=None) -> bool:
+    """True in a process started by a JupyterHub spawner (a single-user server or its kernels)."""
+    env = os.environ if env is None else env
+    return bool(env.get(HUB_TOKEN_ENV) and env.get("JUPYTERHUB_API_URL"))
 
 
 def trait_help(name: str) -> str:
@@ -141,6 +157,7 @@ def resolve(explicit: dict[str, object] | None = None, *, env: dict[str, str] | 
     env = os.environ if env is None else env
     file_values = read_config_file()
     file_path = config_file_path()
+    hub = under_jupyterhub(env)
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for name, setting in SETTINGS.items():
@@ -148,10 +165,12 @@ def resolve(explicit: dict[str, object] | None = None, *, env: dict[str, str] | 
             values[name], sources[name] = explicit[name], "config"
         elif env.get(setting.env):
             values[name], sources[name] = env[setting.env], f"env {setting.env}"
-        elif file_values.get(name) not in (None, ""):
+        elif file_values.get(name) not in (None, "") and not (hub and name in FROM_SPAWNER_ONLY):
             values[name], sources[name] = file_values[name], f"file {file_path}"
         else:
             values[name], sources[name] = setting.default, "default"
+    if hub and not values["broker_token"] and not values["broker_token_file"]:
+        values["broker_token"], sources["broker_token"] = env[HUB_TOKEN_ENV], f"env {HUB_TOKEN_ENV}"
     resolved = ResolvedSettings(values, sources)
     validate(resolved)
     return resolved

@@ -119,9 +119,10 @@ class JupyterServer:
         return self.session.get(f"{self.url}/files/{quote(path)}", **kwargs)
 
 
-def run_in_kernel(server: JupyterServer, notebook_path: str, code: str, timeout: float = 120) -> str:
-    """Start a session for a notebook through the REST API, run code in its kernel over the
-    websocket, and return what it printed (raises with the traceback on an error)."""
+def run_in_kernel(server, notebook_path: str | None, code: str, timeout: float = 120) -> str:
+    """Start a session for a notebook through the REST API (None: a kernel without a session), run
+    code in its kernel over the websocket, and return what it printed (raises with the traceback on
+    an error). `server` has `url` (with any base URL), `token` and an authenticated `session`."""
     import asyncio
     import json
     import uuid
@@ -129,16 +130,21 @@ def run_in_kernel(server: JupyterServer, notebook_path: str, code: str, timeout:
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
-    session = server.session.post(
-        f"{server.url}/api/sessions",
-        json={"path": notebook_path, "type": "notebook", "name": notebook_path, "kernel": {"name": "python3"}},
-        timeout=60,
-    )
-    session.raise_for_status()
-    kernel_id = session.json()["kernel"]["id"]
+    if notebook_path is None:  # a kernel of its own, as POST /api/kernels starts one
+        started = server.session.post(f"{server.url}/api/kernels", json={"name": "python3"}, timeout=60)
+        started.raise_for_status()
+        kernel_id, cleanup = started.json()["id"], f"{server.url}/api/kernels/{started.json()['id']}"
+    else:
+        session = server.session.post(
+            f"{server.url}/api/sessions",
+            json={"path": notebook_path, "type": "notebook", "name": notebook_path, "kernel": {"name": "python3"}},
+            timeout=60,
+        )
+        session.raise_for_status()
+        kernel_id, cleanup = session.json()["kernel"]["id"], f"{server.url}/api/sessions/{session.json()['id']}"
 
     async def execute() -> str:
-        ws_url = server.url.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
+        ws_url = server.url.replace("http://", "ws://", 1) + f"/api/kernels/{kernel_id}/channels"
         request = HTTPRequest(ws_url, headers={"Authorization": f"token {server.token}"})
         connection = await websocket_connect(request)
         msg_id = uuid.uuid4().hex
@@ -188,4 +194,4 @@ def run_in_kernel(server: JupyterServer, notebook_path: str, code: str, timeout:
     try:
         return asyncio.run(execute())
     finally:
-        server.session.delete(f"{server.url}/api/sessions/{session.json()['id']}", timeout=60)
+        server.session.delete(cleanup, timeout=60)

@@ -32,8 +32,9 @@ def api_path(path: str | None) -> str:
 
 
 @contextmanager
-def http_errors(path: str, log=None):
-    """Run a block whose storage errors become Jupyter's HTTP errors about `path`."""
+def http_errors(path: str, log=None, refused_write=None):
+    """Run a block whose storage errors become Jupyter's HTTP errors about `path`
+    (`refused_write(path)` is told when OneLake security refused a change)."""
     try:
         yield
     except HTTPError:
@@ -54,8 +55,12 @@ def http_errors(path: str, log=None):
         raise HTTPError(400, f"{path} is a directory", reason="bad type") from None
     except Conflict as error:
         raise HTTPError(409, f"Cannot do that to {path}: {error.code or error.message}") from None
-    except Forbidden:
-        raise HTTPError(403, f"Permission denied by OneLake: {path}") from None
+    except Forbidden as error:
+        if error.writing:
+            if refused_write is not None:
+                refused_write(path)
+            raise HTTPError(403, f"OneLake denied access to {path or '/'}: read-only for you") from None
+        raise HTTPError(403, f"OneLake denied access to {path or '/'}: not shared with you") from None
     except TooLarge as error:
         raise HTTPError(413, f"{path}: {error.message}") from None
     except BadRequest as error:

@@ -4,18 +4,24 @@ Enabled for every server of the environment by `jupyter_server_config.d/onelake_
 (installed with the package); it does nothing unless the server's contents manager is ours. It
 adds `Retry-After` to the 503s the manager raises when OneLake throttles, installs
 OneLakeSessionManager in place of jupyter_server's own session manager (a configured one is left
-alone), so kernels learn where their notebook lives in OneLake, and, when the server stops, closes
-the manager's connections to OneLake and the broker. An ExtensionApp, because jupyter_server
+alone), so kernels learn where their notebook lives in OneLake, serves kernels their OneLake tokens
+(`relay`) and takes the broker secret out of the server's environment, which kernels and terminals
+inherit; when the server stops, it closes the manager's connections to OneLake and the broker. An ExtensionApp, because jupyter_server
 calls `stop_extension` of those (and of no plain module) on shutdown.
 """
 
 from __future__ import annotations
 
+import os
+
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.services.sessions.sessionmanager import SessionManager
+from jupyter_server.utils import url_path_join
 
+from .. import config
 from .handlers import RetryAfterTransform
 from .manager import OneLakeContentsManager
+from .relay import TOKEN_PATH, KernelTokenHandler, KernelTokens
 from .sessions import OneLakeSessionManager
 
 
@@ -34,6 +40,10 @@ class OneLakeExtension(ExtensionApp):
             self.log.debug("onelake_contents: the contents manager is not OneLake's; nothing to do")
             return
         serverapp.web_app.add_transform(RetryAfterTransform)
+        # kernels and terminals start with a copy of this environment; the manager has its settings
+        for name in config.SECRETS:
+            os.environ.pop(config.SETTINGS[name].env, None)
+        self.kernel_tokens = KernelTokens(lambda kernel_id: kernel_id in serverapp.kernel_manager)
         if type(serverapp.session_manager) is SessionManager:
             sessions = OneLakeSessionManager(
                 parent=serverapp,
@@ -44,7 +54,26 @@ class OneLakeExtension(ExtensionApp):
             serverapp.session_manager = sessions
             # an ExtensionApp's settings are merged into the web app's after this method
             self.settings["session_manager"] = sessions
+        if isinstance(serverapp.session_manager, OneLakeSessionManager):
+            serverapp.session_manager.kernel_tokens = self.kernel_tokens
+            serverapp.session_manager.token_url = self._url_for_kernels
         self.log.info("onelake_contents: %s", contents.info_string())
+
+    def initialize_handlers(self) -> None:
+        contents = self._ours()
+        if contents is not None:
+            self.handlers.append(
+                (f"/{TOKEN_PATH}", KernelTokenHandler, {"tokens": self.kernel_tokens, "contents_manager": contents})
+            )
+
+    def _url_for_kernels(self) -> str:
+        """This server on loopback (kernels run beside it), with its base URL: the relay's base."""
+        app = self.serverapp
+        host = app.ip if config.is_loopback(app.ip) else "127.0.0.1"
+        if app.ip in ("::", "[::]") or ":" in host:
+            host = "[::1]"
+        scheme = "https" if app.certfile else "http"
+        return url_path_join(f"{scheme}://{host}:{app.port}", app.base_url).rstrip("/")
 
     async def stop_extension(self) -> None:
         contents = self._ours()

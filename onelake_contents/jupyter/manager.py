@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 
+from azure.core.credentials import AccessTokenInfo
 from jupyter_core.utils import run_sync
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, Float, Int, TraitError, Type, default, validate
+from traitlets import Bool, Enum, Float, Int, TraitError, Type, Unicode, default, validate
 
 from .. import config
 from ..credential import AsyncBrokerCredential
@@ -25,8 +27,8 @@ from ..lake.cache import MISSING
 from ..lake.content import NOTEBOOK_MIME, content_type
 from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
 from ..lake.uploads import Uploads
-from ..paths import PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, split
-from ..storage import AlreadyExists, Entry, NotFound, OneLakeStore, TooLarge
+from ..paths import InvalidPath, PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, split
+from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge
 from . import models
 from .checkpoints import OneLakeCheckpoints
 from .chunks import ChunkedUploads
@@ -70,6 +72,21 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     )
     max_copy_bytes = Int(500 * 1024 * 1024, config=True, help="Largest total size of a directory copy (413 above it).")
     create_root = Bool(True, config=True, help="Create the root folder on first use when it is missing.")
+    home_dir = Unicode(
+        "",
+        config=True,
+        help="The user's own folder below the root, created on first use with the root (e.g. home/alice "
+        "when the root is a folder shared by everyone). Environment variable: ONELAKE_HOME.",
+    )
+
+    @default("home_dir")
+    def _default_home_dir(self):
+        return os.environ.get("ONELAKE_HOME", "")
+
+    @validate("home_dir")
+    def _validate_home_dir(self, proposal):
+        return api_path(proposal["value"])
+
     last_writer_wins = Bool(
         False,
         config=True,
@@ -152,16 +169,24 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             return self.paths.to_onelake(path)
 
     def _errors(self, path: str):
-        return http_errors(path, self.log)
+        return http_errors(path, self.log, self._refused_write)
+
+    def _refused_write(self, path: str) -> None:
+        try:
+            self.files.refused_write(self.paths.to_onelake(path))
+        except InvalidPath:
+            self.log.debug("not a OneLake path: %s", path)
 
     async def _ready(self) -> None:
         """Once: the root folder exists (a new user's folder is created)."""
         root = self.paths.root
         with self._errors(""):
             try:
-                await self.files.ensure_root(self.create_root)
+                await self.files.ensure_root(self.create_root, self._ol(self.home_dir) if self.home_dir else None)
             except NotFound:
                 raise HTTPError(404, f"The OneLake folder {root} does not exist (create_root is off)") from None
+            except Forbidden:
+                raise HTTPError(403, f"OneLake denied access to the folder {root}: not yours") from None
             except NotADirectory:
                 raise HTTPError(500, f"The OneLake root {root} is a file, not a folder") from None
 
@@ -191,7 +216,10 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
 
     # ---- models --------------------------------------------------------------------------------
     def _model(self, build, path: str, entry: Entry) -> dict:
-        return build(path, entry, self.files.modified(entry))
+        model = build(path, entry, self.files.modified(entry))
+        if self.files.is_read_only(entry.path):
+            model["writable"] = False
+        return model
 
     async def _dir_model(self, path: str, entry: Entry, content: bool) -> dict:
         model = self._model(models.directory_model, path, entry)
@@ -543,8 +571,13 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         return f"{self.settings.workspace}/{self._ol(path)}"
 
     def kernel_environment(self, path: str | None) -> dict[str, str]:
-        """What a kernel started for `path` gets: the OneLake settings and its notebook's place."""
-        env = {s.env: str(v) for name, s in config.SETTINGS.items() if (v := self.settings.values.get(name))}
+        """What a kernel started for `path` gets: the OneLake settings but the broker's secret
+        (see `relay` for how kernels get tokens), and its notebook's place."""
+        env = {
+            s.env: str(v)
+            for name, s in config.SETTINGS.items()
+            if name not in config.SECRETS and (v := self.settings.values.get(name))
+        }
         if path:
             notebook = api_path(path)
             folder = split(notebook)[0]
@@ -554,6 +587,14 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
                 ONELAKE_NOTEBOOK_URL=self.onelake_url(folder),
             )
         return env
+
+    @property
+    def token_scope(self) -> str:
+        return str(self.settings.scope)
+
+    async def access_token(self) -> AccessTokenInfo:
+        """The OneLake token this server works with (its kernels get it through `relay`)."""
+        return await self._credential.get_token_info(self.token_scope)
 
     async def close(self) -> None:
         """Close the connections to OneLake and the broker (a manager used on its own:

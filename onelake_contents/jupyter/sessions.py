@@ -1,21 +1,30 @@
 """OneLakeSessionManager: Jupyter's session manager, telling each kernel where OneLake is.
 
 Kernels run in a local folder, so jupyter_server's JPY_SESSION_NAME cannot say where their
-notebook lives; this adds the server's OneLake settings (ONELAKE_*) and, for a notebook,
-ONELAKE_NOTEBOOK_PATH (its path under the root), ONELAKE_NOTEBOOK_DIR (its folder as an fsspec
-path for `onelake_contents.fs()`) and ONELAKE_NOTEBOOK_URL (the folder's abfss:// URL), taken
-from the contents manager's `kernel_environment()`. The server extension installs it when the
-server uses jupyter_server's own session manager.
+notebook lives; this adds the server's OneLake settings (ONELAKE_*, never the broker secret) and,
+for a notebook, ONELAKE_NOTEBOOK_PATH (its path under the root), ONELAKE_NOTEBOOK_DIR (its folder
+as an fsspec path for `onelake_contents.fs()`) and ONELAKE_NOTEBOOK_URL (the folder's abfss://
+URL), taken from the contents manager's `kernel_environment()`. With `kernel_tokens` set (the
+server extension does), each kernel gets the broker contract pointed at this server and a token of
+its own (see `relay`). The server extension installs it when the server uses jupyter_server's own
+session manager.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 
+from .. import config
 from .errors import api_path
+from .relay import KernelTokens, issued_token
 
 
 class OneLakeSessionManager(SessionManager):
+    kernel_tokens: KernelTokens | None = None
+    token_url: Callable[[], str] | None = None  # this server as its kernels reach it (the relay's base)
+
     async def session_exists(self, path):
         # jupyter_server asks this before creating a session, outside the handler's catch-all:
         # a path that leaves the root is its 4xx here, not a 500 from inside create_session
@@ -24,7 +33,19 @@ class OneLakeSessionManager(SessionManager):
 
     def get_kernel_env(self, path, name=None):
         env = super().get_kernel_env(path, name)
+        for name_ in config.SECRETS:
+            env.pop(config.SETTINGS[name_].env, None)
         describe = getattr(self.contents_manager, "kernel_environment", None)
         if describe is not None:
             env.update(describe(path))
+            if self.kernel_tokens is not None and self.token_url:
+                env.update(ONELAKE_BROKER_URL=self.token_url(), ONELAKE_BROKER_TOKEN=self.kernel_tokens.issue())
         return env
+
+    async def start_kernel_for_session(self, session_id, path, name, type, kernel_name, *args, **kwargs):
+        issued_token.set(None)
+        kernel_id = await super().start_kernel_for_session(session_id, path, name, type, kernel_name, *args, **kwargs)
+        token = issued_token.get()
+        if token is not None and self.kernel_tokens is not None:
+            self.kernel_tokens.bind(token, kernel_id)
+        return kernel_id

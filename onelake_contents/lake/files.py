@@ -77,10 +77,26 @@ class LakeFiles:
         # one write at a time per path (autosave and Ctrl+S of one notebook, say): the second
         # starts from the version the first made instead of failing its condition
         self._writing: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # folders where OneLake security refused us a change (OneLake does not say in advance)
+        self._read_only: set[str] = set()
+
+    # ---- what OneLake security lets us change ------------------------------------------------
+    def refused_write(self, path: str) -> None:
+        """OneLake refused a change at `path`: its folder is read-only for us."""
+        self._read_only.add(path.rpartition("/")[0])
+
+    def is_read_only(self, path: str) -> bool:
+        return any(path == folder or path.startswith(folder + "/") for folder in self._read_only)
+
+    def _wrote(self, entry: Entry) -> None:
+        self.cache.put(entry)
+        if self._read_only:  # a write went through: what we learnt about its folders is out of date
+            self._read_only = {f for f in self._read_only if not entry.path.startswith(f + "/")}
 
     # ---- the root ------------------------------------------------------------------------------
-    async def ensure_root(self, create: bool) -> None:
-        """Once: the root folder exists (a new user's folder is created when `create`)."""
+    async def ensure_root(self, create: bool, home: str | None = None) -> None:
+        """Once: the root folder exists (a new user's folder is created when `create`), and so
+        does the folder `home` below it (the user's own, when the root is shared by everyone)."""
         if self._root_ready:
             return
         if self._root_lock is None:
@@ -102,6 +118,8 @@ class LakeFiles:
             if not entry.is_dir:
                 raise NotADirectory(f"the OneLake root {root} is a file, not a folder")
             self.cache.put(entry)
+            if home and create:
+                await self.make_directory(home)
             self._root_ready = True
 
     # ---- what is there -------------------------------------------------------------------------
@@ -233,7 +251,7 @@ class LakeFiles:
         except Conflict:
             raise IsADirectory(f"{path}: a directory is in the way") from None
         self.ledger.settled(path)
-        self.cache.put(entry)
+        self._wrote(entry)
         self.ledger.remember(path, Blob(entry, data, options["metadata"]))
         return entry
 
@@ -306,7 +324,7 @@ class LakeFiles:
                 raise NotADirectory(f"{path} is a file") from None
         except Conflict:
             raise NotADirectory(f"{path}: a file is in the way") from None
-        self.cache.put(entry)
+        self._wrote(entry)
         return entry
 
     async def write_new(self, path: str, data: bytes, content_type: str | None) -> Entry:
@@ -320,7 +338,7 @@ class LakeFiles:
             entry, found = await self.store.stat(path)
             if not self.ledger.landed(found, write_id):
                 raise
-        self.cache.put(entry)
+        self._wrote(entry)
         return entry
 
     # ---- moving and deleting -------------------------------------------------------------------

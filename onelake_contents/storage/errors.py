@@ -57,7 +57,11 @@ class Changed(StoreError):
 
 
 class Forbidden(StoreError):
-    pass
+    """OneLake security refused the caller; `writing`: the refused request would have changed something."""
+
+    def __init__(self, message: str, code: str | None = None, status: int | None = None, writing: bool = False):
+        super().__init__(message, code, status)
+        self.writing = writing
 
 
 class BadRequest(StoreError):
@@ -112,7 +116,9 @@ def translate(error: Exception, path: str) -> StoreError:
     if status == 401:
         return Unavailable(f"OneLake refused the server's token ({code}); check the token broker", code, status)
     if status == 403:
-        return Forbidden(f"OneLake denied access to {detail}", code, status)
+        request = getattr(error.response, "request", None)
+        writing = getattr(request, "method", "GET") not in ("GET", "HEAD")
+        return Forbidden(f"OneLake denied access to {detail}", code, status, writing)
     if status == 413:
         return TooLarge(f"too large for OneLake: {detail}", code, status)
     if status == 429:
