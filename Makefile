@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
+# configurable-http-proxy (JupyterHub's proxy, from npm), kept in the venv with its npm cache
+CHP := $(VENV)/node_modules/.bin/configurable-http-proxy
 
-.PHONY: demo test lint bench soak emulator screenshot clean
+.PHONY: demo hub test lint bench bench-hub soak emulator screenshot clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +31,21 @@ $(STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
 	$(enable_extension)
 	touch $(STAMP) $(DEMO_STAMP)
 
+$(CHP): $(VENV)/bin/python
+	npm install --prefix $(VENV) --cache $(VENV)/.npm-cache --no-fund --no-audit --silent configurable-http-proxy
+
 # JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C. `exec`: the demo is
 # make's own child, so a SIGTERM sent to make reaches it (make forwards SIGTERM to its children).
 demo: $(DEMO_STAMP)
 	exec $(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
 
+# JupyterHub on an embedded OneLake with users alice, bob and carol, on http://127.0.0.1:8000 until
+# Ctrl-C. ARGS="--layout files" gives everyone the root <item>/Files (home/<name> and shared/).
+hub: $(STAMP) $(CHP)
+	exec $(BIN)/python -m onelake_contents.hubdemo $(ARGS)
+
 # The whole suite. pytest exits 5 when it collects nothing, which fails this target too.
-test: $(STAMP) lint
+test: $(STAMP) $(CHP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

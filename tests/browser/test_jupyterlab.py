@@ -19,21 +19,10 @@ import pytest
 import requests
 
 from onelake_contents import demo
-from tests.conftest import ARTIFACTS as RUN_ARTIFACTS
+from tests.browser.chromium import ARTIFACTS, CHROMIUM
 from tests.servers import free_port
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = RUN_ARTIFACTS / "browser"
 SCREENSHOT_FOR_README = os.environ.get("ONELAKE_TEST_SCREENSHOT")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 QUIET_LAB = ("--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
 
@@ -52,17 +41,6 @@ def stack(tmp_path_factory):
     )
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Lab:

@@ -1,0 +1,217 @@
+"""JupyterHub on an embedded OneLake, for development, tests and the many-users benchmark.
+
+`python -m onelake_contents.hubdemo` (`make hub`) starts the emulator with a few users and its
+broker in hub mode, then JupyterHub (configurable-http-proxy, DummyAuthenticator,
+SimpleLocalProcessSpawner) with `jupyter_config/jupyterhub_config.py`, and serves until Ctrl-C.
+Each user who logs in gets a server that works in OneLake as that user: the broker hands it a
+token for the user its JupyterHub API token belongs to, and OneLake security confines it.
+Everything the hub writes (its database, cookie secret, users' kernel folders) lives in one
+temporary directory, removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from .emulator import Emulator
+
+HUB_CONFIG = Path(__file__).resolve().parent.parent / "jupyter_config" / "jupyterhub_config.py"
+WORKSPACE = "team"
+ITEM = "Team.Lakehouse"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class HubStack:
+    """A running JupyterHub on the emulator; REST helpers with the admin service's token."""
+
+    emulator: Emulator
+    process: subprocess.Popen
+    url: str  # the proxy: what browsers open
+    api_url: str  # the hub's own API
+    admin_token: str
+    state: Path
+    layout: str
+    log_path: Path
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 60)
+        headers = {"Authorization": f"token {self.admin_token}", **kwargs.pop("headers", {})}
+        return self.session.request(method, f"{self.url}/hub/api/{path.lstrip('/')}", headers=headers, **kwargs)
+
+    def user_token(self, name: str) -> str:
+        """A JupyterHub API token of user `name` (created with the user when needed)."""
+        if self.api("GET", f"users/{quote(name)}").status_code == 404:
+            self.api("POST", f"users/{quote(name)}").raise_for_status()
+        answer = self.api("POST", f"users/{quote(name)}/tokens", json={"note": "onelake-contents"})
+        answer.raise_for_status()
+        return answer.json()["token"]
+
+    def start_server(self, name: str, timeout: float = 180) -> None:
+        """Spawn user `name`'s server and wait until the hub says it is ready."""
+        if self.api("GET", f"users/{quote(name)}").status_code == 404:
+            self.api("POST", f"users/{quote(name)}").raise_for_status()
+        started = self.api("POST", f"users/{quote(name)}/server")
+        if started.status_code not in (201, 202, 400):  # 400: already running
+            raise RuntimeError(f"hub refused to start {name}'s server: {started.status_code} {started.text}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = self.api("GET", f"users/{quote(name)}").json().get("servers", {}).get("")
+            if server and server.get("ready"):
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyterhub exited: {self.log()}")
+            time.sleep(0.25)
+        raise RuntimeError(f"{name}'s server did not start in {timeout:.0f} s: {self.log()}")
+
+    def stop_server(self, name: str) -> None:
+        self.api("DELETE", f"users/{quote(name)}/server")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-6000:]
+        except FileNotFoundError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop the hub (which stops the servers it spawned and the proxy), then whatever of its
+        process tree is still there (a server slow to shut down, its kernels)."""
+        import psutil
+
+        try:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for child in tree:
+            try:
+                child.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        for child in alive:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.session.close()
+        self.emulator.stop()
+        shutil.rmtree(self.state, ignore_errors=True)
+
+
+def start_hub(
+    *,
+    layout: str = "home",
+    users: tuple[str, ...] = ("alice", "bob"),
+    latency_ms: float = 0.0,
+    port: int = 0,
+    password: str = "",
+    log_path: Path | None = None,
+    timeout: float = 120,
+) -> HubStack:
+    """The emulator (users, `shared/`, broker in hub mode) and JupyterHub on it, ready."""
+    state = Path(tempfile.mkdtemp(prefix="onelake-hub-"))
+    api_port, port = free_port(), port or free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    emulator = Emulator({WORKSPACE: [ITEM]}, users=list(users), latency_ms=latency_ms, hub_api_url=f"{api_url}/hub/api")
+    info = emulator.start()
+    admin_token = secrets.token_hex(24)
+    env = {
+        **os.environ,
+        "ONELAKE_ENDPOINT": info.endpoint,
+        "ONELAKE_WORKSPACE": WORKSPACE,
+        "ONELAKE_ITEM": ITEM,
+        "ONELAKE_BROKER_URL": info.broker_url,
+        "ONELAKE_CA_FILE": info.ca_file,
+        "ONELAKE_HUB_LAYOUT": layout,
+        "ONELAKE_HUB_DIR": str(state),
+        "ONELAKE_HUB_URL": f"http://127.0.0.1:{port}",
+        "ONELAKE_HUB_API_URL": api_url,
+        "ONELAKE_HUB_PROXY_API_URL": f"http://127.0.0.1:{free_port()}",
+        "ONELAKE_HUB_ADMIN_TOKEN": admin_token,
+        "ONELAKE_HUB_PASSWORD": password,
+    }
+    for name in ("ONELAKE_BROKER_TOKEN", "ONELAKE_BROKER_TOKEN_FILE", "ONELAKE_ROOT", "JUPYTERHUB_API_TOKEN"):
+        env.pop(name, None)  # nothing of another deployment leaks into the hub's users
+    log_path = log_path or state / "jupyterhub.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
+            env=env,
+            cwd=state,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    stack = HubStack(emulator, process, f"http://127.0.0.1:{port}", api_url, admin_token, state, layout, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            emulator.stop()
+            raise RuntimeError(f"jupyterhub exited: {stack.log()}")
+        try:
+            if stack.api("GET", "", timeout=2).status_code == 200:
+                return stack
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.25)
+    stack.stop()
+    raise RuntimeError(f"jupyterhub did not start in {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m onelake_contents.hubdemo",
+        description="JupyterHub on a local OneLake emulator with a few users, until Ctrl-C (development only).",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="the hub's public port (default 8000)")
+    parser.add_argument(
+        "--layout", choices=("home", "files"), default="home", help="each root: the user's home, or Files"
+    )
+    parser.add_argument("--user", action="append", help="a user (repeatable; default alice, bob, carol)")
+    parser.add_argument("--password", default="", help="the one password every user logs in with (default: any)")
+    args = parser.parse_args(argv)
+    users = tuple(args.user or ("alice", "bob", "carol"))
+    stack = start_hub(layout=args.layout, users=users, port=args.port, password=args.password)
+    print(f"JupyterHub on OneLake: {stack.url}/hub/login (users: {', '.join(users)}; others are added on login)")
+    print(f"OneLake emulator: {stack.emulator.endpoint}; the hub's log: {stack.log_path}. Ctrl-C stops everything.")
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    try:
+        while not stopping and stack.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
