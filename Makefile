@@ -73,3 +73,8 @@ screenshot: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+# Many users through JupyterHub: 10 users opening and saving notebooks for 2 minutes at 25 ms RTT;
+# updates the "Many users" section of benchmarks/RESULTS.md. ARGS="--users 20 --seconds 300".
+bench-hub: $(STAMP) $(CHP)
+	$(BIN)/python -m benchmarks.hub $(ARGS)

@@ -258,3 +258,12 @@ def test_shared_opens_for_everyone_and_writes_for_no_one(files_hub):
         download = user.session.get(f"{user.url}/files/shared/guide.ipynb", timeout=60)
         assert download.status_code == 200 and json.loads(download.content)["cells"] == []
     assert json.loads(read_as_admin(stack, f"{ITEM}/Files/shared/guide.ipynb")) == NOTEBOOK
+
+
+def test_the_many_users_benchmark_runs_clean_in_its_ci_size(capsys):
+    from benchmarks.hub import main
+
+    assert main(["--smoke"]) == 0
+    out = capsys.readouterr().out
+    assert '"errors": 0, "lost_writes": 0, "users": 3' in out
+    assert "| save notebook |" in out and "(3 servers)" in out
