@@ -14,6 +14,8 @@ from onelake_contents.config import SettingsError, read_config_file, reload_conf
 def isolated(monkeypatch, tmp_path):
     for setting in config.SETTINGS.values():
         monkeypatch.delenv(setting.env, raising=False)
+    for name in ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL"):
+        monkeypatch.delenv(name, raising=False)
     path = tmp_path / "config.json"
     monkeypatch.setenv("ONELAKE_CONFIG", str(path))
     reload_config_file()
@@ -106,3 +108,37 @@ def test_describe_never_shows_the_broker_token(monkeypatch):
     rows = resolve().describe()
     assert ("broker_token", "(set)", "env ONELAKE_BROKER_TOKEN") in rows
     assert "top-secret" not in repr(rows)
+
+
+def test_under_jupyterhub_the_file_cannot_redirect_tokens(isolated, monkeypatch, tmp_path):
+    ca = tmp_path / "evil-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    isolated.write_text(
+        json.dumps(
+            {
+                "workspace": "w",
+                "root": "I.Lakehouse/Files/home/alice",
+                "endpoint": "https://attacker.example",
+                "broker_url": "https://attacker.example/broker",
+                "ca_file": str(ca),
+                "broker_token_file": str(ca),
+            }
+        )
+    )
+    assert resolve().endpoint == "https://attacker.example"  # outside JupyterHub the file is the user's own
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-of-alice")
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+    s = resolve()
+    assert (s.workspace, s.root) == ("w", "I.Lakehouse/Files/home/alice")  # still from the file
+    assert s.endpoint == config.DEFAULT_ENDPOINT and s.source("endpoint") == "default"
+    assert s.broker_url is None and s.ca_file is None and s.broker_token_file is None
+
+
+def test_under_jupyterhub_the_hub_token_is_the_broker_credential(isolated, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-of-alice")
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+    s = resolve()
+    assert (s.broker_token, s.source("broker_token")) == ("hub-token-of-alice", "env JUPYTERHUB_API_TOKEN")
+    monkeypatch.setenv("ONELAKE_BROKER_TOKEN", "explicit")
+    assert resolve().broker_token == "explicit"
+    assert ("broker_token", "(set)", "env ONELAKE_BROKER_TOKEN") in resolve().describe()
