@@ -144,6 +144,7 @@ class Backend:
 
 class OneLakeBackend(Backend):
     name, store = "onelake-contents", "OneLake emulator"
+    server_args: tuple[str, ...] = ()
 
     def __init__(self, workdir: Path, rtt_ms: float, seed: dict[str, bytes]):
         super().__init__(workdir, rtt_ms)
@@ -184,6 +185,7 @@ class OneLakeBackend(Backend):
             WORKSPACE,
             ROOT,
             workdir / "jupyter",
+            *self.server_args,
             extensions={"benchmarks.probe": True},
             env={"PYTHONPATH": str(Path(__file__).parents[1])},
         ).start()
@@ -209,6 +211,13 @@ class OneLakeBackend(Backend):
             self.process.kill()
             self.process.wait()
         self.process.stdout.close()
+
+
+class OneLakeNoMetricsBackend(OneLakeBackend):
+    """The same with Prometheus metrics off: what the metrics cost."""
+
+    name = "onelake-contents, metrics off"
+    server_args = ("--OneLakeContentsManager.metrics=False",)
 
 
 class LocalBackend(Backend):

@@ -27,7 +27,7 @@ import nbformat
 import requests
 from nbformat.v4 import new_code_cell, new_notebook
 
-from benchmarks.harness import Backend, LocalBackend, OneLakeBackend, S3Backend, clean
+from benchmarks.harness import Backend, LocalBackend, OneLakeBackend, OneLakeNoMetricsBackend, S3Backend, clean
 
 HERE = Path(__file__).parent
 REQUEST_TIMEOUT = 300  # seconds one REST call may take before it is reported as timed out
@@ -237,7 +237,13 @@ def upload(server, path: str, data: bytes) -> requests.Response:
 
 def start(kind: str, workdir: Path, rtt: float, sizes: Sizes) -> Backend:
     seed = seed_for(sizes)
-    return {"onelake": OneLakeBackend, "local": LocalBackend, "s3": S3Backend}[kind](workdir / kind, rtt, seed)
+    backends = {
+        "onelake": OneLakeBackend,
+        "onelake-nometrics": OneLakeNoMetricsBackend,
+        "local": LocalBackend,
+        "s3": S3Backend,
+    }
+    return backends[kind](workdir / kind, rtt, seed)
 
 
 def budget_key(action: str) -> str | None:
@@ -287,6 +293,33 @@ def table(results: list[Result], rtt: float) -> str:
             f"{floor:.0f} | {ratio} |"
         )
     return "\n".join(lines)
+
+
+def metrics_cost(results: list[Result]) -> str | None:
+    """Metrics on next to metrics off, per action: requests must not move, time only by noise."""
+    off = {r.action: r for r in results if r.backend == OneLakeNoMetricsBackend.name and r.times_ms}
+    pairs = [(r, off[r.action]) for r in results if r.backend == OneLakeBackend.name and r.action in off and r.times_ms]
+    if not pairs:
+        return None
+    lines = [
+        "| action | requests, metrics on | requests, off | median ms, on | median ms, off | on / off |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for on, no in pairs:
+        ratio = f"{on.median / no.median:.2f}" if no.median else "-"
+        lines.append(
+            f"| {on.action} | {on.store_requests:g} | {no.store_requests:g} | {on.median:.0f} | {no.median:.0f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def metrics_changed_requests(results: list[Result]) -> list[str]:
+    off = {r.action: r.store_requests for r in results if r.backend == OneLakeNoMetricsBackend.name}
+    return [
+        r.action
+        for r in results
+        if r.backend == OneLakeBackend.name and r.action in off and r.store_requests != off[r.action]
+    ]
 
 
 def plot(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path) -> None:
@@ -345,7 +378,11 @@ MANY_USERS = "<!-- many-users -->"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rtt-ms", type=float, default=25.0, help="injected round trip to the store (default 25)")
-    parser.add_argument("--backends", default="onelake,local,s3", help="comma-separated: onelake, local, s3")
+    parser.add_argument(
+        "--backends",
+        default="onelake,onelake-nometrics,local,s3",
+        help="comma-separated: onelake, onelake-nometrics (metrics off), local, s3",
+    )
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
     parser.add_argument("--check-budgets", action="store_true", help="exit 1 if OneLake requests exceed DESIGN §3")
     parser.add_argument("--out", help="write the Markdown report here (default benchmarks/RESULTS.md for full runs)")
@@ -371,6 +408,12 @@ def main(argv: list[str] | None = None) -> int:
         "the action cost at the store (median over the samples).\n",
         table(results, args.rtt_ms),
     ]
+    cost = metrics_cost(results)
+    if cost:
+        report.append(
+            "\n### What the metrics cost\n\nThe same run with `OneLakeContentsManager.metrics = False`, side by side "
+            "(requests per action must be equal; time differs only by noise):\n\n" + cost
+        )
     if curves:
         plot(curves, HERE / "latency-vs-rtt.png")
         report.append("\n![latency vs RTT](latency-vs-rtt.png)\n")
@@ -382,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
         previous = Path(out).read_text() if Path(out).exists() else ""
         kept = previous[previous.index(MANY_USERS) :] if MANY_USERS in previous else ""
         Path(out).write_text(text + ("\n" + kept if kept else ""))
+    changed = metrics_changed_requests(results)
+    for action in changed:
+        print(f"METRICS CHANGED THE REQUESTS OF: {action}", file=sys.stderr)
+    if changed:
+        return 1
     if args.check_budgets:
         over = [
             (r.action, r.store_requests, budget_for(r.action))

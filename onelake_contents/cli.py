@@ -50,9 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
     # accepted after the verb too; SUPPRESS keeps a subcommand from resetting a --json given before it
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    common.add_argument(
+        "--metrics-file",
+        default=argparse.SUPPRESS,
+        help="write the command's Prometheus metrics (OneLake requests, broker, uploads) to this file "
+        "when it ends, for node_exporter's textfile collector",
+    )
 
     parser = argparse.ArgumentParser(prog="onelake-contents", description="Jupyter contents in Microsoft OneLake.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--metrics-file", help="write the command's Prometheus metrics to this file when it ends")
     verbs = parser.add_subparsers(dest="verb", required=True)
     verbs.add_parser("check", parents=[common], help="check settings, broker, listing, write and delete")
     ls = verbs.add_parser("ls", parents=[common], help="list a folder (or describe a file)")
@@ -479,6 +486,16 @@ def _demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    finally:
+        if getattr(args, "metrics_file", None):
+            from . import metrics
+
+            metrics.write_file(args.metrics_file)
+
+
+def _run(args) -> int:
     try:
         if args.verb == "demo":
             return _demo(args)

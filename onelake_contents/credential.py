@@ -32,6 +32,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import metrics
 from .config import STORAGE_SCOPE, ResolvedSettings, SettingsError, is_loopback
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,12 @@ def _reported_refresh_on(token) -> int:
 
 
 class BrokerError(Exception):
-    """The broker did not hand out a token; the message never holds a secret."""
+    """The broker did not hand out a token; the message never holds a secret. `refused`: it
+    answered 4xx (our client token or request), rather than failing."""
+
+    def __init__(self, message: str, refused: bool = False):
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,15 @@ class _BrokerClient:
 
     def fetch(self) -> _Token:
         """One token from the broker (blocking)."""
+        try:
+            token = self._fetch()
+        except BrokerError as error:
+            metrics.count_broker("refused" if error.refused else "failed")
+            raise
+        metrics.count_broker("ok", token.expires_on)
+        return token
+
+    def _fetch(self) -> _Token:
         started = time.time()
         response = self._request(self._read_client_token())
         if response.status_code == 401 and self._client_token_file is not None:
@@ -167,7 +182,10 @@ class _BrokerClient:
                 response = self._request(self._file_token)
         self.fetches += 1
         if response.status_code != 200:
-            raise BrokerError(f"broker answered HTTP {response.status_code}{_broker_reason(response)}")
+            raise BrokerError(
+                f"broker answered HTTP {response.status_code}{_broker_reason(response)}",
+                refused=400 <= response.status_code < 500,
+            )
         try:
             body = response.json()
             token = body["access_token"]

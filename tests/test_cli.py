@@ -176,3 +176,32 @@ def test_module_entry_point_runs_without_a_terminal(env):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_metrics_file_counts_the_commands_requests_as_onelake_logged_them(env, emulator, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    source = tmp_path / "data.txt"
+    source.write_bytes(b"x" * 1000)
+    emulator.reset_requests()
+    metrics_file = tmp_path / "onelake.prom"
+    result = subprocess.run(
+        [sys.executable, "-m", "onelake_contents", "put", str(source), "data.txt", "--metrics-file", str(metrics_file)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stderr
+    counted = {}
+    for family in text_string_to_metric_families(metrics_file.read_text()):
+        for sample in family.samples:
+            if sample.name == "onelake_contents_requests_total":
+                counted[(sample.labels["operation"], sample.labels["status"])] = sample.value
+            if sample.name == "onelake_contents_broker_requests_total":
+                assert sample.labels["outcome"] == "ok" and sample.value == 1
+    logged = {}
+    for record in emulator.requests():
+        logged[(record.operation, str(record.status))] = logged.get((record.operation, str(record.status)), 0) + 1
+    assert counted == logged and counted

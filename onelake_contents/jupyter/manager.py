@@ -22,6 +22,7 @@ from tornado.web import HTTPError
 from traitlets import Bool, Enum, Float, Int, TraitError, Type, Unicode, default, validate
 
 from .. import config
+from .. import metrics as onelake_metrics
 from ..credential import AsyncBrokerCredential
 from ..lake.cache import MISSING
 from ..lake.content import NOTEBOOK_MIME, content_type
@@ -34,10 +35,16 @@ from .checkpoints import OneLakeCheckpoints
 from .chunks import ChunkedUploads
 from .errors import api_path, http_errors
 from .handlers import OneLakeFilesHandler
+from .observe import Tracing, observed
 from .settings import OneLakeSettings
 from .trust import NotebookTrust
 
 _COPY_SUFFIX = re.compile(r"\-Copy\d*\.")
+
+
+def _save_action(model=None, path="") -> str:
+    """A save of one piece of a chunked upload is an upload."""
+    return "upload" if isinstance(model, dict) and model.get("chunk") is not None else "save"
 
 
 class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, AsyncContentsManager):
@@ -72,6 +79,18 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     )
     max_copy_bytes = Int(500 * 1024 * 1024, config=True, help="Largest total size of a directory copy (413 above it).")
     create_root = Bool(True, config=True, help="Create the root folder on first use when it is missing.")
+    metrics = Bool(
+        True,
+        config=True,
+        help="Count OneLake requests, actions, cache lookups, broker calls and uploads in Prometheus "
+        "metrics (served at the server's /metrics).",
+    )
+    tracing = Bool(
+        False,
+        config=True,
+        help="An OpenTelemetry span per contents action, with its OneLake requests beneath (azure-core's "
+        'tracing); needs pip install "onelake-contents[tracing]" and an OpenTelemetry SDK set up by the operator.',
+    )
     home_dir = Unicode(
         "",
         config=True,
@@ -134,6 +153,8 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.resolve_settings()
+        onelake_metrics.set_enabled(self.metrics)
+        self.tracer = Tracing() if self.tracing else None
         self.paths = PathMapper(str(self.settings.root))
         self._credential = AsyncBrokerCredential.from_settings(self.settings)
         self.files = LakeFiles(
@@ -254,6 +275,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
                 raise HTTPError(413, self._too_large_message(path, error.size)) from None
 
     # ---- ContentsManager API: must implement ---------------------------------------------------
+    @observed("get")
     async def get(self, path, content=True, type=None, format=None, require_hash=False):
         path = api_path(path)
         if type not in (None, "directory", "file", "notebook"):
@@ -284,15 +306,19 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         ol = self._ol(path)
         hit = self.files.known(ol)
         if hit is MISSING:
+            onelake_metrics.count_cache("negative")
             raise HTTPError(404, f"No such file or directory: {path}")
         if hit is not None:
+            onelake_metrics.count_cache("hit")
             return hit
         known_dir = self.files.known_dir(ol)
         if known_dir is not None:
+            onelake_metrics.count_cache("hit")
             return known_dir
         if not need_stat:
+            onelake_metrics.count_cache("miss")  # the content read will ask OneLake
             return None
-        entry = await self._entry(path)
+        entry = await self._entry(path)  # counted there
         if entry is None:
             raise HTTPError(404, f"No such file or directory: {path}")
         return entry
@@ -335,6 +361,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             model.update(await off_the_loop(models.hash_fields, blob.data, self.hash_algorithm))
         return model
 
+    @observed(_save_action)
     async def save(self, model, path=""):
         path = api_path(path)
         if not isinstance(model, dict):
@@ -412,6 +439,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             await self.files.delete(self._ol(path), is_dir=entry.is_dir)
         return entry
 
+    @observed("delete")
     async def delete(self, path):
         """Delete a file or a directory (with everything in it: OneLake's soft delete keeps it
         recoverable for 7 days) and a file's checkpoints."""
@@ -443,6 +471,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             except NotFound:
                 raise HTTPError(404, f"File or directory does not exist: {old_path}") from None
 
+    @observed("rename")
     async def rename(self, old_path, new_path):
         """Rename a file or directory; a file's checkpoints follow it (a directory's move with it)."""
         old_path, new_path = api_path(old_path), api_path(new_path)
@@ -451,6 +480,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             await self.checkpoints.rename_all_checkpoints(old_path, new_path)
         self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
 
+    @observed("exists")
     async def file_exists(self, path=""):
         path = api_path(path)
         if not path:
@@ -459,6 +489,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         entry = await self._entry(path)
         return entry is not None and not entry.is_dir
 
+    @observed("exists")
     async def dir_exists(self, path=""):
         path = api_path(path)
         await self._ready()
@@ -496,6 +527,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
                 return name
             counter += 1
 
+    @observed("new")
     async def new_untitled(self, path="", type="", ext=""):
         path = api_path(path)
         if not await self.dir_exists(path):
@@ -509,6 +541,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
                 self.files.cache.forget(self._ol(path))  # someone took the name meanwhile: list again
         raise HTTPError(409, f"Could not find a free name in {path}")
 
+    @observed("copy")
     async def copy(self, from_path, to_path=None):
         """Copy a file (two requests), or a directory (one listing plus two per file, at most
         `max_copy_bytes` in all)."""
@@ -595,6 +628,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     async def access_token(self) -> AccessTokenInfo:
         """The OneLake token this server works with (its kernels get it through `relay`)."""
         return await self._credential.get_token_info(self.token_scope)
+
+    # ---- checkpoints, observed as actions -------------------------------------------------------
+    create_checkpoint = observed("checkpoint")(AsyncContentsManager.create_checkpoint)
+    list_checkpoints = observed("list_checkpoints")(AsyncContentsManager.list_checkpoints)
+    restore_checkpoint = observed("restore_checkpoint")(AsyncContentsManager.restore_checkpoint)
+    delete_checkpoint = observed("delete_checkpoint")(AsyncContentsManager.delete_checkpoint)
 
     async def close(self) -> None:
         """Close the connections to OneLake and the broker (a manager used on its own:

@@ -14,6 +14,7 @@ import logging
 import weakref
 from collections.abc import Callable
 
+from .. import metrics
 from ..paths import PathMapper
 from ..storage import (
     NOT_MODIFIED,
@@ -134,9 +135,12 @@ class LakeFiles:
         """The entry of a path from the cache, else one HEAD (shared by concurrent callers)."""
         hit = self.cache.lookup(path)
         if hit is MISSING:
+            metrics.count_cache("negative")
             return None
         if hit is not None:
+            metrics.count_cache("hit")
             return hit
+        metrics.count_cache("miss")
 
         async def head():
             try:
@@ -153,7 +157,9 @@ class LakeFiles:
         """The children of a directory from a fresh listing, else one List Paths (shared)."""
         hit = self.cache.listing(path)
         if hit is not None:
+            metrics.count_cache("hit")
             return hit
+        metrics.count_cache("miss")
 
         async def load():
             try:
@@ -239,8 +245,8 @@ class LakeFiles:
                 entry = await self.store.write(path, data, create_only=True, **options)
             else:
                 entry = await self.store.write(path, data, **options)
-        except Changed:
-            entry = await self._write_after_412(path, data, write_id, options)
+        except Changed as refused:
+            entry = await self._write_after_412(path, data, write_id, options, refused)
         except AlreadyExists:
             # `If-None-Match: *` failed: our own earlier try (answer lost), or someone else's file
             current, metadata = await self.store.stat(path)
@@ -277,7 +283,7 @@ class LakeFiles:
         self.cache.put(current)
         return current
 
-    async def _write_after_412(self, path: str, data: bytes, write_id: str, options: dict) -> Entry:
+    async def _write_after_412(self, path: str, data: bytes, write_id: str, options: dict, refused: Changed) -> Entry:
         """A conditional save failed: did the file really change elsewhere? Not when it holds this
         write (landed, answer lost) or a version of ours (its ETag moved by a rename or by our own
         lost answer); the save is then retried on the current version (a few times, as those
@@ -302,7 +308,7 @@ class LakeFiles:
                     current.etag,
                     self.ledger.seen_etag(path) or "nothing",
                 )
-                raise Changed(f"{path} changed in OneLake")
+                raise refused  # OneLake's own 412 (its code and request id)
             self.log.info("Version of %s moved without a change by anyone else; saving over it", path)
             try:
                 return await self.store.write(path, data, if_match=current.etag, **options)

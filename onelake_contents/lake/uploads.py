@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import metrics
 from ..paths import CHECKPOINT_DIR, split
 from ..storage import Entry, NotFound, StoreError, TooLarge
 from .ledger import new_write_id, write_metadata
@@ -76,14 +77,17 @@ class Uploads:
         """The upload a piece numbered 1, 2, ... (or -1 for the last) belongs to."""
         self.expire()
         if number == 1:
+            if self._active.pop(target, None) is not None:
+                metrics.upload_ended()
             upload = self._active[target] = StagedUpload(target, staging_path(target))
+            metrics.upload_started()
             self.sweep(split(upload.staging)[0])
             return upload
         upload = self._active.get(target)
         if upload is None:
             raise UploadRefused("no upload is in progress (it expired or the server restarted)")
         if number != -1 and number != upload.next_chunk:
-            del self._active[target]
+            self.drop(target)
             raise UploadRefused(f"piece {number} arrived out of order (expected {upload.next_chunk})")
         return upload
 
@@ -92,7 +96,8 @@ class Uploads:
         return StagedUpload(target, staging_path(target))
 
     def drop(self, target: str) -> None:
-        self._active.pop(target, None)
+        if self._active.pop(target, None) is not None:
+            metrics.upload_ended()
 
     async def stage(self, upload: StagedUpload, data: bytes) -> None:
         if upload.size + len(data) > self.max_bytes:
@@ -105,6 +110,7 @@ class Uploads:
             self.drop(upload.target)
             raise
         upload.add(block, data)
+        metrics.count_upload(len(data))
 
     async def publish(self, upload: StagedUpload, content_type: str | None) -> Entry:
         """Commit the staged blocks and move them over the target in one rename."""
@@ -149,7 +155,7 @@ class Uploads:
         deadline = time.monotonic() - self.timeout
         for key in [k for k, u in self._active.items() if u.touched < deadline]:
             self.files.log.info("Abandoning the unfinished upload of %s", key)
-            del self._active[key]
+            self.drop(key)
 
     def sweep(self, folder: str) -> None:
         """In the background: delete staged files left by uploads that died between commit and

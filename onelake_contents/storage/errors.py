@@ -38,6 +38,7 @@ class StoreError(Exception):
         self.message = message
         self.code = code
         self.status = status
+        self.request_id: str | None = None  # OneLake's x-ms-request-id, to quote to Microsoft support
 
 
 class NotFound(StoreError):
@@ -91,7 +92,15 @@ class Throttled(Unavailable):
 
 
 def translate(error: Exception, path: str) -> StoreError:
-    """Our error for an SDK error on `path`."""
+    """Our error for an SDK error on `path` (with OneLake's request id when there was an answer)."""
+    result = _translate(error, path)
+    response = getattr(error, "response", None)
+    if result.request_id is None and response is not None:
+        result.request_id = response.headers.get("x-ms-request-id")
+    return result
+
+
+def _translate(error: Exception, path: str) -> StoreError:
     if isinstance(error, StoreError):
         return error
     if isinstance(error, ClientAuthenticationError) and getattr(error, "response", None) is None:

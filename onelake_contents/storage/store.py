@@ -20,6 +20,7 @@ import contextvars
 import functools
 import random
 import ssl
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +34,17 @@ from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from azure.storage.filedatalake.aio import DataLakeServiceClient
 
+from .. import metrics
 from .errors import TooLarge, retry_after_seconds, translate
 
 MAX_PUT_BLOB = 5000 * 1024 * 1024
 STREAM_CHUNK = 4 * 1024 * 1024
+
+
+# Filled by whoever needs some context to reach the SDK despite `_isolated` (tracing: the current
+# span, so that azure-core's request spans become its children): called in the caller's context,
+# it returns what to run first in the operation's own.
+context_carriers: list = []
 
 
 def _isolated(method):
@@ -51,9 +59,34 @@ def _isolated(method):
 
     @functools.wraps(method)
     async def run(*args, **kwargs):
-        return await asyncio.create_task(method(*args, **kwargs), context=contextvars.Context())
+        context = contextvars.Context()
+        for carrier in context_carriers:
+            context.run(carrier())
+        return await asyncio.create_task(method(*args, **kwargs), context=context)
 
     return run
+
+
+class CountingTransport(AioHttpTransport):
+    """The aiohttp transport, counting each attempt where it leaves for OneLake (`metrics`)."""
+
+    async def send(self, request, **kwargs):
+        operation = metrics.operation_of(request.method, request.url, request.headers)
+        started = time.perf_counter()
+        try:
+            response = await super().send(request, **kwargs)
+        except Exception:
+            metrics.count_request(operation, "error", time.perf_counter() - started)
+            raise
+        metrics.count_request(operation, response.status_code, time.perf_counter() - started)
+        return response
+
+
+def _retry_reason(response, error) -> str:
+    if response is None:
+        return "connection"
+    status = response.status_code
+    return "429" if status == 429 else "5xx" if status >= 500 else str(status)
 
 
 # ---- retry policy ------------------------------------------------------------------------------
@@ -77,6 +110,12 @@ class InteractiveRetry(ExponentialRetry):
             delay = max(delay, min(hinted, self.max_retry_after))
         return delay
 
+    def increment(self, settings, request, response=None, error=None) -> bool:
+        retrying = super().increment(settings, request, response=response, error=error)
+        if retrying:
+            metrics.count_retry(_retry_reason(response, error))
+        return retrying
+
     async def send(self, request):
         response = await super().send(request)
         for attempt in range(self.total_retries):
@@ -86,6 +125,7 @@ class InteractiveRetry(ExponentialRetry):
             if hinted is not None and hinted > self.max_retry_after:
                 break  # too long to hold a user's request: report it with its Retry-After
             delay = hinted if hinted is not None else self.backoff * (2**attempt)
+            metrics.count_retry("429")
             await asyncio.sleep(delay)
             response = await super().send(request)
         return response
@@ -176,7 +216,7 @@ class OneLakeStore:
                 return
             context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=100))
-            transport = AioHttpTransport(session=self._session, session_owner=False)
+            transport = CountingTransport(session=self._session, session_owner=False)
             datalake = DataLakeServiceClient(
                 self.endpoint, credential=self.credential, transport=transport, **self._options
             )

@@ -166,3 +166,19 @@ def test_numeric_flags_are_accepted(flag):
         assert datalake.get_file_system_client("dev").get_file_system_properties().name == "dev"
     finally:
         assert stop(proc) == 0
+
+
+def test_users_are_in_the_ready_line_and_persist_in_the_data_dir(tmp_path):
+    data = tmp_path / "lake"
+    proc, info = start("--data-dir", str(data), "--workspace", "ws", "--item", "I.Lakehouse", "--user", "alice")
+    try:
+        assert info["users"]["alice"]["home"] == "I.Lakehouse/Files/home/alice"
+        alice = info["users"]["alice"]["broker_token"]
+        assert alice != info["broker_token"]
+    finally:
+        assert stop(proc) == 0
+    proc, again = start("--data-dir", str(data), "--workspace", "ws", "--item", "I.Lakehouse", "--user", "alice")
+    try:
+        assert again["users"]["alice"]["broker_token"] == alice  # the same client token after a restart
+    finally:
+        assert stop(proc) == 0

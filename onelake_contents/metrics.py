@@ -1,0 +1,190 @@
+"""What an operator sees: Prometheus metrics of OneLake requests, contents actions, the cache, the
+broker and uploads, in prometheus_client's default registry (jupyter_server serves it at
+`/metrics`; `onelake-contents --metrics-file` writes it for cron runs).
+
+Every OneLake request is counted once per attempt at the SDK transport (retries included), with its
+REST operation name as Azure's reference names it, told apart the way the service tells requests
+apart (`operation_of`). `set_enabled(False)` turns every update into a no-op (the benchmark
+compares both).
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import Counter, Gauge, Histogram, write_to_textfile
+
+REQUESTS = Counter(
+    "onelake_contents_requests",
+    "HTTP requests to OneLake, per attempt (retries included), by REST operation and HTTP status ('error': no answer).",
+    ["operation", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "onelake_contents_request_duration_seconds",
+    "Time of one HTTP request to OneLake, until its answer's headers (bodies stream on).",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+RETRIES = Counter("onelake_contents_retries", "Requests to OneLake tried again, by reason.", ["reason"])
+THROTTLED = Counter(
+    "onelake_contents_throttled",
+    "Contents actions answered 503 because OneLake kept throttling (429) after the retries.",
+)
+CONFLICTS = Counter(
+    "onelake_contents_conflicts", "409s given to users (changed elsewhere, already exists, in the way)."
+)
+ACTIONS = Counter(
+    "onelake_contents_actions",
+    "Contents API actions (get, save, rename, delete, copy, upload, checkpoint, ...) by outcome.",
+    ["action", "outcome"],
+)
+CACHE_LOOKUPS = Counter(
+    "onelake_contents_cache_lookups",
+    "Metadata lookups: answered by the cache (hit), known missing (negative), or asked of OneLake (miss).",
+    ["result"],
+)
+BROKER_REQUESTS = Counter(
+    "onelake_contents_broker_requests",
+    "Token requests to the broker: ok, refused (4xx), failed (5xx, unreachable, bad answer).",
+    ["outcome"],
+)
+TOKEN_EXPIRES_IN = Gauge("onelake_contents_token_expires_in_seconds", "Seconds until the OneLake token in use expires.")
+UPLOAD_BYTES = Counter("onelake_contents_upload_bytes", "Bytes of chunked uploads staged in OneLake.")
+STAGED_UPLOADS = Gauge(
+    "onelake_contents_staged_uploads_in_progress", "Chunked uploads begun and not yet published or abandoned."
+)
+
+# HTTP status of a contents action -> its outcome label
+OUTCOMES = {
+    400: "invalid",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    416: "invalid",
+    503: "unavailable",
+}
+
+_enabled = True
+
+
+def set_enabled(enabled: bool) -> None:
+    global _enabled
+    _enabled = enabled
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def outcome_of(status: int | None) -> str:
+    if status is None or status < 400:
+        return "ok"
+    return OUTCOMES.get(status, "error")
+
+
+def count_request(operation: str, status: int | str, seconds: float) -> None:
+    if _enabled:
+        REQUESTS.labels(operation, str(status)).inc()
+        REQUEST_SECONDS.labels(operation).observe(seconds)
+
+
+def count_retry(reason: str) -> None:
+    if _enabled:
+        RETRIES.labels(reason).inc()
+
+
+def count_action(action: str, status: int | None) -> None:
+    if not _enabled:
+        return
+    ACTIONS.labels(action, outcome_of(status)).inc()
+    if status == 409:
+        CONFLICTS.inc()
+
+
+def count_throttled() -> None:
+    if _enabled:
+        THROTTLED.inc()
+
+
+def count_cache(result: str) -> None:
+    if _enabled:
+        CACHE_LOOKUPS.labels(result).inc()
+
+
+def count_broker(outcome: str, expires_on: float | None = None) -> None:
+    if not _enabled:
+        return
+    BROKER_REQUESTS.labels(outcome).inc()
+    if expires_on is not None:
+        TOKEN_EXPIRES_IN.set_function(lambda: max(0.0, expires_on - time.time()))
+
+
+def count_upload(data: int) -> None:
+    if _enabled:
+        UPLOAD_BYTES.inc(data)
+
+
+def upload_started() -> None:
+    if _enabled:
+        STAGED_UPLOADS.inc()
+
+
+def upload_ended() -> None:
+    if _enabled:
+        STAGED_UPLOADS.dec()
+
+
+def write_file(path: str) -> None:
+    """The default registry in Prometheus' text format, for node_exporter's textfile collector."""
+    from prometheus_client import REGISTRY
+
+    write_to_textfile(path, REGISTRY)
+
+
+_BLOB_COMP = {
+    "block": "PutBlock",
+    "blocklist": "PutBlockList",
+    "metadata": "SetBlobMetadata",
+    "properties": "SetBlobProperties",
+}
+_DFS_ACTIONS = {
+    "append": "AppendData",
+    "flush": "FlushData",
+    "setProperties": "SetProperties",
+    "setAccessControl": "SetAccessControl",
+    "getStatus": "GetPathStatus",
+    "getAccessControl": "GetPathStatus",
+}
+
+
+def operation_of(method: str, url: str, headers) -> str:
+    """The REST operation of a request to OneLake (Path - List/Create/Rename/Delete, Put Blob, ...)."""
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    segments = [s for s in parts.path.split("/") if s]
+    comp, method = query.get("comp"), method.upper()
+    if len(segments) <= 1:  # the workspace (container) itself
+        if query.get("resource") == "filesystem":
+            return "ListPaths" if method == "GET" else "GetFilesystemProperties"
+        return "ListBlobs" if comp == "list" else "GetContainerProperties"
+    if method == "PUT":
+        if "x-ms-rename-source" in headers:
+            return "RenamePath"
+        if "resource" in query:
+            return "CreatePath"
+        return _BLOB_COMP.get(comp, "PutBlob")
+    if method == "PATCH":
+        return _DFS_ACTIONS.get(query.get("action", ""), "UpdatePath")
+    if method == "DELETE":
+        return "DeletePath" if "recursive" in query or "paginated" in query else "DeleteBlob"
+    if method == "HEAD":
+        if "action" in query:
+            return "GetPathStatus"
+        return "GetBlobMetadata" if comp == "metadata" else "GetBlobProperties"
+    if method == "GET":
+        if comp == "blocklist":
+            return "GetBlockList"
+        return "GetBlobMetadata" if comp == "metadata" else "GetBlob"
+    return method
