@@ -486,12 +486,13 @@ def _demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from . import metrics
+
+    metrics.set_enabled(bool(getattr(args, "metrics_file", None)))  # nothing to count for otherwise
     try:
         return _run(args)
     finally:
         if getattr(args, "metrics_file", None):
-            from . import metrics
-
             metrics.write_file(args.metrics_file)
 
 

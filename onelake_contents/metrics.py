@@ -13,47 +13,66 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from prometheus_client import Counter, Gauge, Histogram, write_to_textfile
 
-REQUESTS = Counter(
-    "onelake_contents_requests",
-    "HTTP requests to OneLake, per attempt (retries included), by REST operation and HTTP status ('error': no answer).",
-    ["operation", "status"],
-)
-REQUEST_SECONDS = Histogram(
-    "onelake_contents_request_duration_seconds",
-    "Time of one HTTP request to OneLake, until its answer's headers (bodies stream on).",
-    ["operation"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
-)
-RETRIES = Counter("onelake_contents_retries", "Requests to OneLake tried again, by reason.", ["reason"])
-THROTTLED = Counter(
-    "onelake_contents_throttled",
-    "Contents actions answered 503 because OneLake kept throttling (429) after the retries.",
-)
-CONFLICTS = Counter(
-    "onelake_contents_conflicts", "409s given to users (changed elsewhere, already exists, in the way)."
-)
-ACTIONS = Counter(
-    "onelake_contents_actions",
-    "Contents API actions (get, save, rename, delete, copy, upload, checkpoint, ...) by outcome.",
-    ["action", "outcome"],
-)
-CACHE_LOOKUPS = Counter(
-    "onelake_contents_cache_lookups",
-    "Metadata lookups: answered by the cache (hit), known missing (negative), or asked of OneLake (miss).",
-    ["result"],
-)
-BROKER_REQUESTS = Counter(
-    "onelake_contents_broker_requests",
-    "Token requests to the broker: ok, refused (4xx), failed (5xx, unreachable, bad answer).",
-    ["outcome"],
-)
-TOKEN_EXPIRES_IN = Gauge("onelake_contents_token_expires_in_seconds", "Seconds until the OneLake token in use expires.")
-UPLOAD_BYTES = Counter("onelake_contents_upload_bytes", "Bytes of chunked uploads staged in OneLake.")
-STAGED_UPLOADS = Gauge(
-    "onelake_contents_staged_uploads_in_progress", "Chunked uploads begun and not yet published or abandoned."
-)
+class _Metrics:
+    """The metrics, registered in prometheus_client's default registry on first use (a command
+    line run without --metrics-file never imports prometheus_client)."""
+
+    def __init__(self):
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.requests = Counter(
+            "onelake_contents_requests",
+            "HTTP requests to OneLake, per attempt (retries included), by REST operation and HTTP status ('error': no answer).",
+            ["operation", "status"],
+        )
+        self.request_seconds = Histogram(
+            "onelake_contents_request_duration_seconds",
+            "Time of one HTTP request to OneLake, until its answer's headers (bodies stream on).",
+            ["operation"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+        )
+        self.retries = Counter("onelake_contents_retries", "Requests to OneLake tried again, by reason.", ["reason"])
+        self.throttled = Counter(
+            "onelake_contents_throttled",
+            "Contents actions answered 503 because OneLake kept throttling (429) after the retries.",
+        )
+        self.conflicts = Counter(
+            "onelake_contents_conflicts", "409s given to users (changed elsewhere, already exists, in the way)."
+        )
+        self.actions = Counter(
+            "onelake_contents_actions",
+            "Contents API actions (get, save, rename, delete, copy, upload, checkpoint, ...) by outcome.",
+            ["action", "outcome"],
+        )
+        self.cache_lookups = Counter(
+            "onelake_contents_cache_lookups",
+            "Metadata lookups: answered by the cache (hit), known missing (negative), or asked of OneLake (miss).",
+            ["result"],
+        )
+        self.broker_requests = Counter(
+            "onelake_contents_broker_requests",
+            "Token requests to the broker: ok, refused (4xx), failed (5xx, unreachable, bad answer).",
+            ["outcome"],
+        )
+        self.token_expires_in = Gauge(
+            "onelake_contents_token_expires_in_seconds", "Seconds until the OneLake token in use expires."
+        )
+        self.upload_bytes = Counter("onelake_contents_upload_bytes", "Bytes of chunked uploads staged in OneLake.")
+        self.staged_uploads = Gauge(
+            "onelake_contents_staged_uploads_in_progress", "Chunked uploads begun and not yet published or abandoned."
+        )
+
+
+_metrics: _Metrics | None = None
+
+
+def _get() -> _Metrics:
+    global _metrics
+    if _metrics is None:
+        _metrics = _Metrics()
+    return _metrics
+
 
 # HTTP status of a contents action -> its outcome label
 OUTCOMES = {
@@ -86,60 +105,62 @@ def outcome_of(status: int | None) -> str:
 
 def count_request(operation: str, status: int | str, seconds: float) -> None:
     if _enabled:
-        REQUESTS.labels(operation, str(status)).inc()
-        REQUEST_SECONDS.labels(operation).observe(seconds)
+        m = _get()
+        m.requests.labels(operation, str(status)).inc()
+        m.request_seconds.labels(operation).observe(seconds)
 
 
 def count_retry(reason: str) -> None:
     if _enabled:
-        RETRIES.labels(reason).inc()
+        _get().retries.labels(reason).inc()
 
 
 def count_action(action: str, status: int | None) -> None:
     if not _enabled:
         return
-    ACTIONS.labels(action, outcome_of(status)).inc()
+    _get().actions.labels(action, outcome_of(status)).inc()
     if status == 409:
-        CONFLICTS.inc()
+        _get().conflicts.inc()
 
 
 def count_throttled() -> None:
     if _enabled:
-        THROTTLED.inc()
+        _get().throttled.inc()
 
 
 def count_cache(result: str) -> None:
     if _enabled:
-        CACHE_LOOKUPS.labels(result).inc()
+        _get().cache_lookups.labels(result).inc()
 
 
 def count_broker(outcome: str, expires_on: float | None = None) -> None:
     if not _enabled:
         return
-    BROKER_REQUESTS.labels(outcome).inc()
+    _get().broker_requests.labels(outcome).inc()
     if expires_on is not None:
-        TOKEN_EXPIRES_IN.set_function(lambda: max(0.0, expires_on - time.time()))
+        _get().token_expires_in.set_function(lambda: max(0.0, expires_on - time.time()))
 
 
 def count_upload(data: int) -> None:
     if _enabled:
-        UPLOAD_BYTES.inc(data)
+        _get().upload_bytes.inc(data)
 
 
 def upload_started() -> None:
     if _enabled:
-        STAGED_UPLOADS.inc()
+        _get().staged_uploads.inc()
 
 
 def upload_ended() -> None:
     if _enabled:
-        STAGED_UPLOADS.dec()
+        _get().staged_uploads.dec()
 
 
 def write_file(path: str) -> None:
     """The default registry in Prometheus' text format, for node_exporter's textfile collector."""
-    from prometheus_client import REGISTRY
+    from prometheus_client import REGISTRY, write_to_textfile
 
+    _get()  # every metric is in the file, at 0 when nothing happened
     write_to_textfile(path, REGISTRY)
 
 
