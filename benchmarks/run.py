@@ -417,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     if curves:
         plot(curves, HERE / "latency-vs-rtt.png")
         report.append("\n![latency vs RTT](latency-vs-rtt.png)\n")
+    elif (HERE / "latency-vs-rtt.png").exists():
+        report.append("\n![latency vs RTT](latency-vs-rtt.png) (drawn by the last run with `--plot`)\n")
     text = "\n".join(report) + "\n"
     print(text)
     out = args.out or (None if args.smoke else str(HERE / "RESULTS.md"))
