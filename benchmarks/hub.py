@@ -2,7 +2,7 @@
 notebooks for a while through the hub's proxy, at an injected round trip to OneLake.
 
     python -m benchmarks.hub                   # 10 users, 2 minutes, 25 ms RTT; updates RESULTS.md
-    python -m benchmarks.hub --smoke           # 3 users, 10 s (CI); prints the report only
+    python -m benchmarks.hub --smoke           # 3 users, 6 s (CI); prints the report only
 
 Reports p50/p95 per action, each server's resident memory, errors (any answer but the expected
 one, must be 0) and lost writes (a save the server acknowledged that OneLake does not hold at the
@@ -199,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--rtt-ms", type=float, default=25.0)
     parser.add_argument("--think-ms", type=float, default=100.0, help="pause after each action (default 100)")
-    parser.add_argument("--smoke", action="store_true", help="3 users for 10 s; the report is printed, not saved")
+    parser.add_argument("--smoke", action="store_true", help="3 users for 6 s; the report is printed, not saved")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.users, args.seconds = 3, 10.0
+        args.users, args.seconds = 3, 6.0
     names = tuple(f"user{i:02d}" for i in range(args.users))
     stack = start_hub(layout="home", users=names, latency_ms=args.rtt_ms)
     try:
