@@ -75,6 +75,7 @@ class Result:
     times_ms: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    cpu_ms: float | None = None  # the server's CPU time per action (mean over the samples)
 
     @property
     def median(self) -> float:
@@ -122,8 +123,17 @@ class Bench:
         self.server = backend.server
         self.results: list[Result] = []
 
+    def server_cpu_ms(self) -> float:
+        """CPU time the Jupyter server process has used (user + system, all its threads)."""
+        import psutil
+
+        times = psutil.Process(self.server.process.pid).cpu_times()
+        return (times.user + times.system) * 1000
+
     def measure(self, action: str, call, samples: int, setup=None) -> Result:
         result = Result(action, self.backend.name)
+        # over all samples: the kernel counts CPU time in 10 ms ticks, too coarse for one action
+        cpu_before = self.server_cpu_ms()
         for i in range(samples):
             if setup is not None:
                 setup(i)
@@ -141,6 +151,8 @@ class Bench:
             result.requests.append(self.backend.requests())
             if elapsed > SLOW_SAMPLE_MS:
                 break  # one sample of a very slow action says enough
+        if result.times_ms:
+            result.cpu_ms = (self.server_cpu_ms() - cpu_before) / len(result.times_ms)
         self.results.append(result)
         return result
 
@@ -295,6 +307,27 @@ def table(results: list[Result], rtt: float) -> str:
     return "\n".join(lines)
 
 
+def client_cost(results: list[Result]) -> str | None:
+    """The server's own CPU per action: ours (the OneLake requests' network wait is not CPU)
+    next to jupyter_server's file manager on local disk."""
+    local = {r.action: r for r in results if r.backend == LocalBackend.name and r.cpu_ms is not None}
+    pairs = [
+        (r, local[r.action])
+        for r in results
+        if r.backend == OneLakeBackend.name and r.action in local and r.cpu_ms is not None
+    ]
+    if not pairs:
+        return None
+    lines = [
+        "| action | server CPU ms, onelake-contents | server CPU ms, file manager | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for ours, theirs in pairs:
+        ratio = f"{ours.cpu_ms / theirs.cpu_ms:.1f}" if theirs.cpu_ms > 0 else "-"
+        lines.append(f"| {ours.action} | {ours.cpu_ms:.1f} | {theirs.cpu_ms:.1f} | {ratio} |")
+    return "\n".join(lines)
+
+
 def metrics_cost(results: list[Result]) -> str | None:
     """Metrics on next to metrics off, per action: requests must not move, time only by noise."""
     off = {r.action: r for r in results if r.backend == OneLakeNoMetricsBackend.name and r.times_ms}
@@ -408,6 +441,13 @@ def main(argv: list[str] | None = None) -> int:
         "the action cost at the store (median over the samples).\n",
         table(results, args.rtt_ms),
     ]
+    cpu = client_cost(results)
+    if cpu:
+        report.append(
+            "\n### Client cost\n\nCPU time of the Jupyter server process per action (user + system, mean over "
+            "the samples), ours next to the file manager on local disk. The goal (issue 17) is a ratio within 2x "
+            "for opens, saves and listings:\n\n" + cpu
+        )
     cost = metrics_cost(results)
     if cost:
         report.append(
