@@ -92,6 +92,11 @@ class Lab:
         self.page.locator(".jp-BreadCrumbs-home").first.click()
         self.page.wait_for_timeout(300)
 
+    def refresh(self) -> None:
+        """Fetch the listing now (JupyterLab polls it only every few seconds, slower when busy)."""
+        toolbar = self.page.locator(".jp-FileBrowser-toolbar")
+        toolbar.locator('[data-command="filebrowser:refresh"], [title="Refresh the file browser."]').first.click()
+
     def new_folder(self, name: str) -> None:
         self.page.locator(".jp-FileBrowser-toolbar").get_by_title("New Folder").click()
         editor = self.page.locator(".jp-DirListing-editor")
@@ -285,7 +290,8 @@ def test_two_pages_edit_one_notebook_and_it_lands_in_onelake(stack, browser):
         ).raise_for_status()
         for lab in (first, second):
             lab.go_home()
-            lab.item("shared.ipynb").dblclick()
+            lab.refresh()  # the notebook was made through the REST API, not in this page
+            lab.item("shared.ipynb").dblclick(timeout=60_000)
             lab.cells("a = 1").wait_for(timeout=60_000)
             no_kernel = lab.page.locator(".jp-Dialog", has_text="Select Kernel").locator(
                 ".jp-Dialog-button.jp-mod-reject"
