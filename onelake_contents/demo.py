@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,32 @@ class DemoStack:
                 self.lab.wait()
         self.emulator.stop()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def catch_sigterm() -> threading.Event:
+    """From now on SIGTERM only sets the returned event (cleanup follows, as after Ctrl-C)."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    return stopping
+
+
+def serve_until_stopped(process: subprocess.Popen, stop, stopping: threading.Event) -> int:
+    """Wait until Ctrl-C, SIGTERM (`stopping`) or the end of `process`, then call `stop()`."""
+    try:
+        while not stopping.is_set() and process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+    return 0
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -245,13 +272,7 @@ def run(
     data_dir: str | Path = ".onelake-demo", *, port: int = 8888, user: str | None = None, host: str = "127.0.0.1"
 ) -> int:
     """Start the demo, print where to go, serve until Ctrl-C (or SIGTERM), then stop everything."""
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
+    stopping = catch_sigterm()
     stack = start(data_dir, port=port, user=user, host=host)
     print(
         "\nJupyterLab on OneLake is running.\n"
@@ -262,11 +283,4 @@ def run(
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
-    try:
-        while not stopping and stack.lab.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
-    return 0
+    return serve_until_stopped(stack.lab, stack.stop, stopping)

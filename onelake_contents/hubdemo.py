@@ -15,7 +15,6 @@ import argparse
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,19 +25,12 @@ from urllib.parse import quote
 
 import requests
 
+from .demo import catch_sigterm, free_port, serve_until_stopped
 from .emulator import Emulator
 
 HUB_CONFIG = Path(__file__).resolve().parent.parent / "jupyter_config" / "jupyterhub_config.py"
 WORKSPACE = "team"
 ITEM = "Team.Lakehouse"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -193,19 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default="", help="the one password every user logs in with (default: any)")
     args = parser.parse_args(argv)
     users = tuple(args.user or ("alice", "bob", "carol"))
+    stopping = catch_sigterm()
     stack = start_hub(layout=args.layout, users=users, port=args.port, password=args.password)
     print(f"JupyterHub on OneLake: {stack.url}/hub/login (users: {', '.join(users)}; others are added on login)")
     print(f"OneLake emulator: {stack.emulator.endpoint}; the hub's log: {stack.log_path}. Ctrl-C stops everything.")
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    try:
-        while not stopping and stack.process.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stack.stop()
-    return 0
+    return serve_until_stopped(stack.process, stack.stop, stopping)
 
 
 if __name__ == "__main__":
