@@ -165,15 +165,20 @@ def test_configure_writes_the_config_file(env, monkeypatch, capsys, tmp_path):
     assert code == 2 and "root" in out["error"]
 
 
-def test_module_entry_point_runs_without_a_terminal(env):
-    result = subprocess.run(
-        [sys.executable, "-m", "onelake_contents", "ls", "--json"],
+def run_module(*argv: str) -> subprocess.CompletedProcess:
+    """`python -m onelake_contents ...` in a process of its own, without a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "onelake_contents", *argv],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
         timeout=60,
         env=os.environ.copy(),
     )
+
+
+def test_module_entry_point_runs_without_a_terminal(env):
+    result = run_module("ls", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
 
@@ -185,14 +190,7 @@ def test_metrics_file_counts_the_commands_requests_as_onelake_logged_them(env, e
     source.write_bytes(b"x" * 1000)
     emulator.reset_requests()
     metrics_file = tmp_path / "onelake.prom"
-    result = subprocess.run(
-        [sys.executable, "-m", "onelake_contents", "put", str(source), "data.txt", "--metrics-file", str(metrics_file)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        env=os.environ.copy(),
-    )
+    result = run_module("put", str(source), "data.txt", "--metrics-file", str(metrics_file))
     assert result.returncode == 0, result.stderr
     counted = {}
     for family in text_string_to_metric_families(metrics_file.read_text()):
