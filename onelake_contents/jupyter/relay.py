@@ -71,9 +71,6 @@ class KernelTokenHandler(web.RequestHandler):
         self.tokens = tokens
         self.contents_manager = contents_manager
 
-    def check_xsrf_cookie(self) -> None:
-        """Kernels call with a bearer token, not a browser cookie."""
-
     def _refuse(self, status: int, error: str, description: str) -> None:
         self.set_status(status)
         if status == 401:
