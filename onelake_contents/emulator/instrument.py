@@ -22,7 +22,7 @@ class RequestRecord:
     api: str  # "dfs", "blob" or "emulator"
     operation: str  # e.g. "ListPaths", "PutBlob", "RenamePath"
     workspace: str
-    path: str
+    path: str  # the path addressed; for ListPaths and ListBlobs the folder listed (`directory`, `prefix`)
     status: int
     error_code: str | None
     bytes_in: int
@@ -40,6 +40,12 @@ class RequestLog:
         self._records: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._seq = 0
+        self.tls_handshakes = 0  # new TLS connections (a client reusing its connections makes few)
+
+    def handshake(self, *_) -> None:
+        """An `ssl.SSLContext.sni_callback`: called once per TLS handshake, SNI or not."""
+        with self._lock:
+            self.tls_handshakes += 1
 
     def add(self, **fields) -> None:
         with self._lock:
@@ -53,6 +59,7 @@ class RequestLog:
     def reset(self) -> None:
         with self._lock:
             self._records.clear()
+            self.tls_handshakes = 0
 
 
 @dataclass(frozen=True)

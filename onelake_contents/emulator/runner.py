@@ -143,7 +143,8 @@ class Emulator:
         return self.authority.issue(lifetime, principal)[0]
 
     # ---- TLS ---------------------------------------------------------------------------------
-    def _tls(self) -> tuple[ssl.SSLContext, str]:
+    def _tls(self) -> tuple[list[ssl.SSLContext], str]:
+        """The server contexts of the storage port (counting its handshakes) and of the broker."""
         ca = trustme.CA(organization_name="onelake-contents emulator")
         cert = ca.issue_cert("127.0.0.1", "localhost", "::1", self.host)
         if self.data_dir is not None:
@@ -153,15 +154,20 @@ class Emulator:
             folder = Path(self._tmp.name)
         ca_file = folder / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_file))
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(context)
-        return context, str(ca_file)
+        contexts = []
+        for _ in range(2):
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            cert.configure_cert(context)
+            contexts.append(context)
+        contexts[0].sni_callback = self.server.log.handshake
+        return contexts, str(ca_file)
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start_async(self) -> EmulatorInfo:
-        context, ca_file = self._tls()
+        contexts, ca_file = self._tls()
         ports = []
-        for app, port in ((self.server.app(), self.port), (self.broker.app(), self.broker_port)):
+        sites = ((self.server.app(), self.port), (self.broker.app(), self.broker_port))
+        for (app, port), context in zip(sites, contexts, strict=True):
             runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
             await runner.setup()
             site = web.TCPSite(runner, self.host, port, ssl_context=context, backlog=1024)
@@ -231,6 +237,10 @@ class Emulator:
     def requests(self, operation: str | None = None) -> list[RequestRecord]:
         records = self.server.log.records()
         return [r for r in records if operation is None or r.operation == operation]
+
+    def tls_handshakes(self) -> int:
+        """TLS handshakes on the storage port since the last `reset_requests`."""
+        return self.server.log.tls_handshakes
 
     def reset_requests(self) -> None:
         self.server.log.reset()

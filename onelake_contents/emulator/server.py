@@ -99,6 +99,8 @@ class OneLakeServer(DfsOperations, BlobOperations):
         status = response.status if response is not None else 0
         error_code = response.headers.get("x-ms-error-code") if response is not None else None
         bytes_out = response.content_length or 0 if response is not None else 0
+        if operation in ("ListPaths", "ListBlobs"):  # the folder listed, not the workspace
+            path = (request.query.get("directory") or request.query.get("prefix") or "").strip("/")
         self.log.add(
             time=time.time(),
             method=request.method,
@@ -227,6 +229,8 @@ class OneLakeServer(DfsOperations, BlobOperations):
         if what == "requests" and request.method == "DELETE":
             self.log.reset()
             return web.json_response({"reset": True})
+        if what == "connections" and request.method == "GET":
+            return web.json_response({"tls_handshakes": self.log.tls_handshakes})
         if what == "faults" and request.method == "GET":
             return web.json_response({"settings": self.faults.settings.to_dict(), "injected": self.faults.injected})
         if what == "faults" and request.method == "PUT":

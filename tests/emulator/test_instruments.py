@@ -40,6 +40,23 @@ def test_request_log_records_operation_path_status_and_bytes(container, emulator
     assert emulator.requests() == []
 
 
+def test_listings_are_logged_with_the_folder_listed_and_handshakes_are_counted(container, emulator):
+    container.get_blob_client(f"{FILES}/d/a.txt").upload_blob(b"a")
+    emulator.reset_requests()
+    assert [b.name for b in container.list_blobs(name_starts_with=f"{FILES}/d/")] == [f"{FILES}/d/a.txt"]
+    assert [(r.operation, r.path) for r in emulator.requests()] == [("ListBlobs", f"{FILES}/d")]
+    # the SDK client keeps its connection: none of the requests above needed a new handshake
+    assert emulator.tls_handshakes() == 0
+    fresh = requests.Session()  # a new client: one handshake, then its connection is reused
+    for _ in range(3):
+        fresh.get(f"{emulator.endpoint}/{WORKSPACE}/{FILES}/d/a.txt", verify=emulator.ca_file, timeout=10)
+    fresh.close()
+    assert emulator.tls_handshakes() == 1
+    assert _control(emulator, "GET", "connections") == {"tls_handshakes": 2}  # and the control call's own
+    emulator.reset_requests()
+    assert emulator.tls_handshakes() == 0
+
+
 def test_request_log_over_https(container, emulator):
     container.get_blob_client(f"{FILES}/a").upload_blob(b"a")
     log = _control(emulator, "GET", "requests")
