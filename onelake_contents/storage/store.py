@@ -33,11 +33,13 @@ from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from azure.storage.filedatalake.aio import DataLakeServiceClient
+from cachetools import LRUCache
 
 from .. import metrics
 from .errors import TooLarge, retry_after_seconds, translate
 
 MAX_PUT_BLOB = 5000 * 1024 * 1024
+BLOB_CLIENTS = 128  # paths whose SDK client (~32 KB each) is kept for the next request
 STREAM_CHUNK = 4 * 1024 * 1024
 
 
@@ -142,7 +144,7 @@ def _etag(value: str | None) -> str:
     return (value or "").strip().strip('"')
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One path as OneLake describes it (workspace-relative path, tz-aware UTC times, bare ETag)."""
 
@@ -185,6 +187,7 @@ class OneLakeStore:
         connection_timeout: float = 10.0,
         read_timeout: float = 60.0,
         max_retry_after: float = 5.0,
+        max_connections: int = 32,
     ):
         self.endpoint = endpoint.rstrip("/")
         self.workspace = workspace
@@ -195,7 +198,11 @@ class OneLakeStore:
             "connection_timeout": connection_timeout,
             "read_timeout": read_timeout,
         }
+        self.max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        # Blob clients by path: the SDK builds a new generated client for each `get_blob_client`
+        self._blobs: LRUCache = LRUCache(maxsize=BLOB_CLIENTS)
+        self._stream_blobs: LRUCache = LRUCache(maxsize=BLOB_CLIENTS)
         self._fs = None
         self._container = None
         self._stream_container = None
@@ -215,7 +222,9 @@ class OneLakeStore:
             if self._fs is not None:
                 return
             context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=100))
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=context, limit=self.max_connections)
+            )
             transport = CountingTransport(session=self._session, session_owner=False)
             datalake = DataLakeServiceClient(
                 self.endpoint, credential=self.credential, transport=transport, **self._options
@@ -244,6 +253,20 @@ class OneLakeStore:
             await self._session.close()
             self._session = None
         self._fs = self._container = self._stream_container = None
+        self._blobs.clear()
+        self._stream_blobs.clear()
+
+    def _blob(self, path: str):
+        client = self._blobs.get(path)
+        if client is None:
+            client = self._blobs[path] = self._container.get_blob_client(path)
+        return client
+
+    def _stream_blob(self, path: str):
+        client = self._stream_blobs.get(path)
+        if client is None:
+            client = self._stream_blobs[path] = self._stream_container.get_blob_client(path)
+        return client
 
     # ---- reads -----------------------------------------------------------------------------
     @_isolated
@@ -279,7 +302,7 @@ class OneLakeStore:
         """One HEAD: the entry (directories carry `hdi_isfolder`) and the metadata."""
         await self._ensure_open()
         try:
-            props = await self._container.get_blob_client(path).get_blob_properties()
+            props = await self._blob(path).get_blob_properties()
         except AzureError as error:
             raise translate(error, path) from None
         return self._entry_from_properties(path, props), _user_metadata(props.metadata)
@@ -308,7 +331,7 @@ class OneLakeStore:
         if if_none_match:
             kwargs = {"etag": if_none_match, "match_condition": MatchConditions.IfModified}
         try:
-            downloader = await self._container.get_blob_client(path).download_blob(**kwargs)
+            downloader = await self._blob(path).download_blob(**kwargs)
             props = downloader.properties
             if max_bytes is not None and props.size > max_bytes:
                 raise TooLarge(
@@ -328,7 +351,7 @@ class OneLakeStore:
         """The entry and an iterator of chunks (at most 4 MiB each in memory) for a byte range."""
         await self._ensure_open()
         try:
-            downloader = await self._stream_container.get_blob_client(path).download_blob(offset=offset, length=length)
+            downloader = await self._stream_blob(path).download_blob(offset=offset, length=length)
         except AzureError as error:
             raise translate(error, path) from None
 
@@ -363,7 +386,7 @@ class OneLakeStore:
         if content_type:
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
         try:
-            result = await self._container.get_blob_client(path).upload_blob(data, length=len(data), **kwargs)
+            result = await self._blob(path).upload_blob(data, length=len(data), **kwargs)
         except AzureError as error:
             raise translate(error, path) from None
         modified = _utc(result["last_modified"])
@@ -375,7 +398,7 @@ class OneLakeStore:
         blocks never committed (Azure: after 7 days)."""
         await self._ensure_open()
         try:
-            await self._container.get_blob_client(path).stage_block(block_id, data, length=len(data))
+            await self._blob(path).stage_block(block_id, data, length=len(data))
         except AzureError as error:
             raise translate(error, path) from None
 
@@ -394,9 +417,7 @@ class OneLakeStore:
         if content_type:
             kwargs["content_settings"] = ContentSettings(content_type=content_type)
         try:
-            result = await self._container.get_blob_client(path).commit_block_list(
-                [BlobBlock(block_id=b) for b in block_ids], **kwargs
-            )
+            result = await self._blob(path).commit_block_list([BlobBlock(block_id=b) for b in block_ids], **kwargs)
         except AzureError as error:
             raise translate(error, path) from None
         modified = _utc(result["last_modified"])
