@@ -10,7 +10,6 @@ becomes the returned model; names for new files come from one listing.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
@@ -120,6 +119,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     request_retries = Int(3, config=True, help="Retries of a OneLake request on 5xx, 429 and connection errors.")
     read_timeout = Float(60.0, config=True, help="Seconds to wait for OneLake's answer before retrying a request.")
     max_retry_after = Float(5.0, config=True, help="Longest Retry-After (s) waited for inside one Jupyter request.")
+    max_connections = Int(
+        32,
+        config=True,
+        help="Most connections open to OneLake at once; more requests wait for a free one. Connections "
+        "are kept and reused (one TLS handshake each).",
+    )
 
     checkpoints_class = Type(OneLakeCheckpoints, config=True)
     files_handler_class = Type(OneLakeFilesHandler, config=True)
@@ -179,6 +184,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             retry_total=retry_total,
             read_timeout=self.read_timeout,
             max_retry_after=self.max_retry_after,
+            max_connections=self.max_connections,
         )
 
     def info_string(self) -> str:
@@ -287,7 +293,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         await self._ready()
         entry = await self._known_or_stat(path, need_stat=not (content or require_hash))
         if entry is None and content and (type == "directory" or (type is None and "." not in split(path)[1])):
-            entry = await self._stat_and_list(path)
+            entry = await self._explore(path)
         elif entry is None and type == "directory":
             entry = await self._entry(path)
         if entry is None and type == "directory":
@@ -323,12 +329,11 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             raise HTTPError(404, f"No such file or directory: {path}")
         return entry
 
-    async def _stat_and_list(self, path: str) -> Entry:
-        """A path never seen that is likely a directory (no extension): HEAD and List Paths at
-        once, one round trip; the listing lands in the cache for the directory model."""
-        entry, _ = await asyncio.gather(self._entry(path), self._listing(path), return_exceptions=True)
-        if isinstance(entry, BaseException):
-            raise entry
+    async def _explore(self, path: str) -> Entry:
+        """A path never seen that is likely a directory (no extension): one List Paths tells what
+        it is, and its listing lands in the cache for the directory model."""
+        with self._errors(path):
+            entry = await self.files.explore(self._ol(path))
         if entry is None:
             raise HTTPError(404, f"No such file or directory: {path}")
         return entry
@@ -343,7 +348,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         build = models.notebook_model if as_notebook else models.file_model
         if not (content or require_hash):
             return self._model(build, path, entry)
-        blob = await self._read(path, entry)
+        blob = None
+        if not content and entry is not None:
+            # the hash alone (the collaboration room asks after each save): from the bytes of
+            # that version when this server holds them, like the rest of a content=False model
+            blob = self.files.held_current(self._ol(path))
+        blob = blob or await self._read(path, entry)
         if blob.entry.is_dir:
             return await self._directory(path, blob.entry, content, type)
         model = self._model(build, path, blob.entry)

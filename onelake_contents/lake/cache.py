@@ -79,7 +79,7 @@ class MetadataCache:
 
     # ---- write-through -----------------------------------------------------------------------
     def put(self, entry: Entry) -> None:
-        self._ancestors_exist(entry.path)
+        self._ancestors_exist(entry)
         self._entries[entry.path] = entry
         listing = self._listing_of(_parent(entry.path))
         if listing is not None:
@@ -89,9 +89,18 @@ class MetadataCache:
         else:
             self._dirs.pop(entry.path, None)
 
-    def _ancestors_exist(self, path: str) -> None:
-        """OneLake creates missing parents of a new path: drop what says they are absent."""
-        ancestor = _parent(path)
+    def created(self, entry: Entry) -> None:
+        """We wrote `entry`. A folder we knew to be absent holds just that now: OneLake made it."""
+        parent = _parent(entry.path)
+        was_missing = self.lookup(parent) is MISSING
+        self.put(entry)
+        if was_missing:
+            self._listings[parent] = {entry.name: entry}
+
+    def _ancestors_exist(self, entry: Entry) -> None:
+        """OneLake creates missing parents of a new path: what says they are absent now holds
+        them (made at the time of the entry that needed them)."""
+        ancestor = _parent(entry.path)
         while "/" in ancestor:
             if self._entries.get(ancestor) is MISSING:
                 del self._entries[ancestor]
@@ -99,8 +108,13 @@ class MetadataCache:
             for listings in (self._listings, self._oversized):
                 listing = listings.get(parent)
                 if listing is not None and name not in listing:
-                    del listings[parent]
+                    listing[name] = Entry(ancestor, True, 0, entry.last_modified, entry.last_modified, "")
             ancestor = parent
+
+    def put_dir(self, entry: Entry) -> None:
+        """A directory's own entry, unless a fresher source (its parent's listing) has one."""
+        if self.known_dir(entry.path) is None:
+            self._dirs[entry.path] = entry
 
     def put_listing(self, path: str, entries: list[Entry]) -> None:
         listing = {e.name: e for e in entries}

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from .. import metrics
 from ..paths import PathMapper
@@ -90,7 +91,7 @@ class LakeFiles:
         return any(path == folder or path.startswith(folder + "/") for folder in self._read_only)
 
     def _wrote(self, entry: Entry) -> None:
-        self.cache.put(entry)
+        self.cache.created(entry)
         if self._read_only:  # a write went through: what we learnt about its folders is out of date
             self._read_only = {f for f in self._read_only if not entry.path.startswith(f + "/")}
 
@@ -104,6 +105,9 @@ class LakeFiles:
             self._root_lock = asyncio.Lock()
         async with self._root_lock:
             if self._root_ready:
+                return
+            if home and create and await self._is_directory(home):
+                self._root_ready = True  # the user's own folder is there, so is the root above it
                 return
             root = self.paths.root
             try:
@@ -122,6 +126,14 @@ class LakeFiles:
             if home and create:
                 await self.make_directory(home)
             self._root_ready = True
+
+    async def _is_directory(self, path: str) -> bool:
+        try:
+            entry, _ = await self.store.stat(path)
+        except NotFound:
+            return False
+        self.cache.put(entry)
+        return entry.is_dir
 
     # ---- what is there -------------------------------------------------------------------------
     def known(self, path: str):
@@ -159,6 +171,9 @@ class LakeFiles:
         if hit is not None:
             metrics.count_cache("hit")
             return hit
+        if self.cache.lookup(path) is MISSING:
+            metrics.count_cache("negative")
+            raise NotFound(f"{path} does not exist", status=404)
         metrics.count_cache("miss")
 
         async def load():
@@ -175,6 +190,35 @@ class LakeFiles:
 
         return await self.cache.single_flight(("list", path), load)
 
+    async def explore(self, path: str) -> Entry | None:
+        """A path seen in no listing, in one List Paths: a directory (its listing is cached), a
+        file (OneLake lists a file as itself), or None when nothing is there.
+
+        A listing does not describe the directory itself: unless its entry is known already, its
+        times are taken from its contents (newest change, oldest creation; the time of the answer
+        for an empty one) until a listing of its parent brings the real ones.
+        """
+        try:
+            children = await self.listing(path)
+        except NotFound:
+            return None
+        except NotADirectory:
+            return self.cache.lookup(path)  # `listing` kept the file's entry
+        known = self.cache.known_dir(path)
+        if known is not None:
+            return known
+        now = datetime.now(UTC).replace(microsecond=0)
+        entry = Entry(
+            path,
+            True,
+            0,
+            max((c.last_modified for c in children), default=now),
+            min((c.created for c in children), default=now),
+            "",
+        )
+        self.cache.put_dir(entry)
+        return entry
+
     def modified(self, entry: Entry):
         """The `last_modified` to report for an entry (never going back, see the ledger)."""
         return self.ledger.modified(entry)
@@ -184,6 +228,10 @@ class LakeFiles:
         """The file's bytes: one GET, conditional (304) when we hold the bytes of its ETag."""
         if size is not None and size > max_bytes:
             raise TooLarge(f"{path} has {size} bytes", status=413, size=size)
+        # JupyterLab and the collaboration room open a notebook at the same moment: one GET for both
+        return await self.cache.single_flight(("read", path, max_bytes), lambda: self._read(path, max_bytes))
+
+    async def _read(self, path: str, max_bytes: int) -> Blob:
         held = self.ledger.held(path)
         try:
             result = await self.store.read(path, if_none_match=held.entry.etag if held else None, max_bytes=max_bytes)

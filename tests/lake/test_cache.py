@@ -38,3 +38,21 @@ def test_listings_expire_with_the_ttl():
     cache.put_listing("small", files("small", 2))
     now[0] = 11
     assert cache.listing("big") is None and cache.listing("small") is None
+
+
+def test_a_write_into_a_folder_known_absent_makes_its_listing_and_its_parents_entries():
+    cache = MetadataCache()
+    cache.put_listing("ws/nb", files("ws/nb", 2))
+    cache.put_missing("ws/nb/.ipynb_checkpoints/a.ipynb")
+    later = datetime(2026, 1, 2, tzinfo=UTC)
+    version = Entry("ws/nb/.ipynb_checkpoints/a.ipynb/v1", False, 5, later, later, "v1")
+    cache.created(version)
+    # OneLake made both folders: the one known absent holds just the version now...
+    assert cache.listing("ws/nb/.ipynb_checkpoints/a.ipynb") == [version]
+    # ...and the listing of `ws/nb` gained the new hidden folder instead of being dropped
+    made = cache.lookup("ws/nb/.ipynb_checkpoints")
+    assert made.is_dir and made.last_modified == later
+    assert sorted(e.name for e in cache.listing("ws/nb")) == [".ipynb_checkpoints", "f0", "f1"]
+    # a folder not known absent: no listing is made up for it
+    cache.created(Entry("ws/other/x", False, 1, later, later, "x"))
+    assert cache.listing("ws/other") is None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from tornado.web import HTTPError
 
-from tests.conftest import WORKSPACE
+from tests.conftest import ITEM, WORKSPACE
 from tests.manager.conftest import ROOT
 
 
@@ -38,11 +41,77 @@ async def test_listing_1000_entries_is_one_request_and_zero_when_fresh(cm, emula
     assert ops(emulator) == []
 
 
-async def test_listing_a_directory_never_seen_costs_at_most_two(cm, emulator):
-    seed(emulator, {"deep/link/a.txt": b"a"})
+async def test_a_directory_never_seen_is_one_listing_that_says_what_it_is(cm, emulator):
+    seed(emulator, {"deep/link/a.txt": b"a", "deep/link/sub/b.txt": b"b", "deep/Makefile": b"all:"})
     model = await cm.get("deep/link")
-    assert [m["name"] for m in model["content"]] == ["a.txt"]
-    assert sorted(ops(emulator)) == ["GetBlobProperties", "ListPaths"]
+    assert sorted(m["name"] for m in model["content"]) == ["a.txt", "sub"]
+    assert ops(emulator) == ["ListPaths"]
+    # its own times come from what is in it until its parent is listed
+    newest = max(m["last_modified"] for m in model["content"])
+    assert model["last_modified"] == newest and model["created"] <= newest
+    emulator.reset_requests()
+    # a file without an extension: the listing shows it as itself, then one read
+    made = await cm.get("deep/Makefile")
+    assert (made["type"], made["content"]) == ("file", "all:")
+    assert ops(emulator) == ["ListPaths", "GetBlob"]
+    emulator.reset_requests()
+    with pytest.raises(HTTPError) as missing:
+        await cm.get("deep/nothing")
+    assert missing.value.status_code == 404
+    assert ops(emulator) == ["ListPaths"]
+    emulator.reset_requests()
+    assert not await cm.exists("deep/nothing")  # known missing now
+    # the parent's listing brings the real entry of the directory
+    parent = await cm.get("deep")
+    listed = next(m for m in parent["content"] if m["name"] == "link")
+    assert (await cm.get("deep/link", content=False))["last_modified"] == listed["last_modified"]
+    assert ops(emulator) == ["ListPaths"]
+
+
+async def test_an_empty_directory_never_seen_is_one_listing(cm, emulator):
+    await cm.new_untitled(type="directory")
+    await cm.close()
+    fresh = cm.__class__(
+        **{k: getattr(cm, k) for k in ("workspace", "root", "endpoint", "broker_url", "broker_token", "ca_file")}
+    )
+    try:
+        await fresh.dir_exists("")
+        emulator.reset_requests()
+        model = await fresh.get("Untitled Folder")
+        assert (model["type"], model["content"]) == ("directory", [])
+        assert ops(emulator) == ["ListPaths"]
+    finally:
+        await fresh.close()
+
+
+@pytest.mark.parametrize("layout", ["own folder", "home below a shared root"])
+async def test_the_first_action_of_a_fresh_server_costs_one_request_more_at_most(make_manager, emulator, layout):
+    """Each first action against its cost on a warm server (root known, nothing else cached)."""
+    traits = {"root": f"{ITEM}/Files", "home_dir": "home/alice"} if layout != "own folder" else {}
+    home = "home/alice/" if traits else ""
+    ws = emulator.namespace.workspaces[WORKSPACE]
+    for path, data in {"d/x.txt": b"x", "n.ipynb": nbformat.writes(new_notebook()).encode()}.items():
+        emulator.namespace.write_file(ws, f"{traits.get('root', ROOT)}/{home}{path}", data)
+    await make_manager(**traits).get(home.rstrip("/"))  # the home exists, as on every later start
+    actions = {
+        "list the home": lambda cm: cm.get(home.rstrip("/")),
+        "list a folder": lambda cm: cm.get(f"{home}d"),
+        "open a notebook": lambda cm: cm.get(f"{home}n.ipynb"),
+        "save a notebook": lambda cm: cm.save(nb_model(), f"{home}new.ipynb"),
+    }
+    cost = {}
+    for name, action in actions.items():
+        warm = make_manager(**traits)
+        await warm.dir_exists("")
+        emulator.reset_requests()
+        await action(warm)
+        warm_ops = ops(emulator)
+        fresh = make_manager(**traits)
+        emulator.reset_requests()
+        await action(fresh)
+        cost[name] = (len(warm_ops), len(ops(emulator)))
+        assert len(ops(emulator)) <= len(warm_ops) + 1, (name, warm_ops, ops(emulator))
+    assert cost["list a folder"] == (1, 2) and cost["open a notebook"] == (1, 2)
 
 
 async def test_children_of_a_listed_directory_cost_nothing(cm, emulator):
@@ -122,7 +191,7 @@ async def test_rename_and_delete_of_a_file_with_checkpoints_are_two(cm, emulator
     assert await cm.list_checkpoints("d.ipynb") == []
 
 
-async def test_checkpoint_budgets(cm, emulator):
+async def test_checkpoint_budgets(cm, emulator, make_manager):
     await cm.save(nb_model("v1"), "k.ipynb")  # its first version comes with the save
     emulator.reset_requests()
     first = await cm.create_checkpoint("k.ipynb")
@@ -133,9 +202,58 @@ async def test_checkpoint_budgets(cm, emulator):
     assert ops(emulator) == ["PutBlob"]  # the manager holds the bytes it just saved
     assert checkpoint["id"] != first["id"]
     emulator.reset_requests()
+    # this server made the checkpoint folder (it knew it was absent): it knows what is in it
     assert len(await cm.list_checkpoints("k.ipynb")) == 2
-    assert ops(emulator) == ["ListPaths"]
+    assert ops(emulator) == []
+    assert len(await make_manager().list_checkpoints("k.ipynb")) == 2
+    assert ops(emulator) == ["ListPaths"]  # another server asks OneLake, once
     await cm.save(nb_model("v2"), "k.ipynb")
     emulator.reset_requests()
     await cm.restore_checkpoint(checkpoint["id"], "k.ipynb")
     assert ops(emulator) == ["GetBlob", "PutBlob"]
+
+
+async def test_fifty_opens_at_once_share_a_bounded_pool_of_connections(make_manager, emulator):
+    """Connections are kept and reused: no more TLS handshakes than the pool holds, and none for
+    a second round; every open gets its own notebook."""
+    seed(emulator, {f"many/n{i:02d}.ipynb": nbformat.writes(nb_model(f"n{i}")["content"]).encode() for i in range(50)})
+    cm = make_manager(max_connections=8)
+    await cm.dir_exists("")
+    emulator.set_latency(25)
+    emulator.reset_requests()
+    for _ in range(2):
+        models = await asyncio.gather(*(cm.get(f"many/n{i:02d}.ipynb") for i in range(50)))
+        assert [m["content"]["cells"][0]["source"] for m in models] == [f"n{i}" for i in range(50)]
+    assert len(emulator.requests("GetBlob")) == 100
+    assert 1 <= emulator.tls_handshakes() <= 8
+
+
+async def test_two_opens_of_one_notebook_at_once_share_one_read(cm, emulator):
+    """JupyterLab and the collaboration room open a restored notebook at the same moment."""
+    seed(emulator, {"twice.ipynb": nbformat.writes(nb_model("once")["content"]).encode()})
+    emulator.set_latency(25)
+    first, second = await asyncio.gather(cm.get("twice.ipynb"), cm.get("twice.ipynb"))
+    assert first["content"] == second["content"] and first["content"]["cells"][0]["source"] == "once"
+    assert ops(emulator) == ["GetBlob"]
+
+
+async def test_a_folder_known_absent_is_not_listed_again(cm, emulator):
+    assert await cm.list_checkpoints("none.ipynb") == []
+    assert await cm.list_checkpoints("none.ipynb") == []
+    assert ops(emulator) == ["ListPaths"]
+
+
+async def test_the_hash_after_a_save_costs_nothing(cm, emulator, target):
+    """The collaboration room asks `get(content=False, require_hash=True)` after every save."""
+    await cm.save(nb_model("hashed"), "h.ipynb")
+    emulator.reset_requests()
+    model = await cm.get("h.ipynb", content=False, require_hash=True)
+    assert ops(emulator) == []
+    assert model["hash_algorithm"] == "sha256" and model["hash"] == hashlib.sha256(target.read("h.ipynb")).hexdigest()
+    # changed elsewhere: once the cache has expired, one read (never the bytes of an old version)
+    emulator.namespace.write_file(emulator.namespace.workspaces[WORKSPACE], f"{ROOT}/h.ipynb", b"{}")
+    cm.files.cache.clear()
+    emulator.reset_requests()
+    model = await cm.get("h.ipynb", content=False, require_hash=True)
+    assert model["hash"] == hashlib.sha256(b"{}").hexdigest()
+    assert ops(emulator) == ["GetBlob"]
