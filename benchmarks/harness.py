@@ -190,13 +190,21 @@ class OneLakeBackend(Backend):
             env={"PYTHONPATH": str(Path(__file__).parents[1])},
         ).start()
 
-    def _control(self, method: str) -> requests.Response:
+    def _control(self, method: str, what: str = "requests") -> requests.Response:
         # verify per request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in requests
-        url = f"{self.info['endpoint']}/$emulator/requests"
+        url = f"{self.info['endpoint']}/$emulator/{what}"
         return self.control.request(method, url, timeout=30, verify=self.info["ca_file"])
 
+    def records(self) -> list[dict]:
+        """The emulator's request log since the last reset."""
+        return self._control("GET").json()
+
     def requests(self) -> int:
-        return len(self._control("GET").json())
+        return len(self.records())
+
+    def handshakes(self) -> int:
+        """TLS handshakes the server made with the emulator since the last reset."""
+        return self._control("GET", "connections").json()["tls_handshakes"]
 
     def reset(self) -> None:
         self._control("DELETE")
