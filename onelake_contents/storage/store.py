@@ -19,17 +19,20 @@ import asyncio
 import contextvars
 import functools
 import random
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import aiohttp
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ResourceModifiedError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceModifiedError
 from azure.core.pipeline.transport import AioHttpTransport
+from azure.core.rest import HttpRequest
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from azure.storage.filedatalake.aio import DataLakeServiceClient
@@ -142,6 +145,45 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _etag(value: str | None) -> str:
     return (value or "").strip().strip('"')
+
+
+_MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_FILETIME_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns ticks since 1601-01-01
+_HTTP_DATE = re.compile(r"\w{3}, (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT")
+
+
+def _http_date(value: str) -> datetime:
+    """An RFC 1123 date as OneLake writes it (`Thu, 01 Jan 2026 10:00:00 GMT`), in UTC."""
+    match = _HTTP_DATE.fullmatch(value)
+    if match is None:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    day, month, year, hour, minute, second = match.groups()
+    return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+
+
+def _filetime(value) -> datetime | None:
+    """List Paths' `creationTime`: Windows FILETIME ticks ("0": none), else an RFC 1123 date."""
+    if not value:
+        return None
+    try:
+        ticks = int(value)
+    except ValueError:
+        return _http_date(value)
+    return None if ticks == 0 else datetime.fromtimestamp((ticks - _FILETIME_EPOCH) / 10**7, tz=UTC)
+
+
+def _listed(item: dict) -> Entry:
+    """An entry of a List Paths answer (`isDirectory` and `contentLength` come as strings)."""
+    modified = _http_date(item["lastModified"])
+    return Entry(
+        path=item["name"],
+        is_dir=str(item.get("isDirectory", "")).lower() == "true",
+        size=int(item.get("contentLength") or 0),
+        last_modified=modified,
+        # whole seconds, like every other time OneLake gives (listing and HEAD then agree)
+        created=(_filetime(item.get("creationTime")) or modified).replace(microsecond=0),
+        etag=_etag(item.get("etag") or item.get("eTag")),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,20 +322,30 @@ class OneLakeStore:
         return await self._list(path, recursive=True)
 
     async def _list(self, path: str, recursive: bool) -> list[Entry]:
+        """List Paths, page after page (each page's continuation names the next).
+
+        The request goes through the SDK's pipeline (authentication, retries, our transport); the
+        answer is read once, straight into entries. The SDK's `get_paths` turns each path into a
+        generated model and then into `PathProperties` first, which is most of the CPU of a large
+        listing (about 0.1 ms per entry), and parses each time with `strptime`.
+        """
         await self._ensure_open()
+        params = {"resource": "filesystem", "recursive": "true" if recursive else "false", "maxResults": "5000"}
+        if path:
+            params["directory"] = path
+        headers = {"x-ms-version": self._fs.api_version, "Accept": "application/json"}
+        entries: list[Entry] = []
         try:
-            return [
-                Entry(
-                    path=p.name,
-                    is_dir=bool(p.is_directory),
-                    size=p.content_length or 0,
-                    last_modified=_utc(p.last_modified),
-                    # whole seconds, like every other time OneLake gives (listing and HEAD then agree)
-                    created=(_utc(p.creation_time) or _utc(p.last_modified)).replace(microsecond=0),
-                    etag=_etag(p.etag),
-                )
-                async for p in self._fs.get_paths(path=path, recursive=recursive, max_results=5000)
-            ]
+            while True:
+                request = HttpRequest("GET", self._fs.url, params=params, headers=headers)
+                response = await self._fs._client._send_request(request)
+                if response.status_code != 200:
+                    raise HttpResponseError(response=response)
+                entries.extend(_listed(item) for item in response.json().get("paths", ()))
+                continuation = response.headers.get("x-ms-continuation")
+                if not continuation:
+                    return entries
+                params["continuation"] = continuation
         except AzureError as error:
             raise translate(error, path) from None
 

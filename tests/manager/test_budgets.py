@@ -257,3 +257,18 @@ async def test_the_hash_after_a_save_costs_nothing(cm, emulator, target):
     model = await cm.get("h.ipynb", content=False, require_hash=True)
     assert model["hash"] == hashlib.sha256(b"{}").hexdigest()
     assert ops(emulator) == ["GetBlob"]
+
+
+async def test_a_folder_of_12001_entries_is_three_pages_each_entry_as_a_head_gives_it(cm, emulator):
+    seed(emulator, {**{f"huge/f{i:05d}.txt": b"x" * (i % 7) for i in range(12000)}, "huge/sub/x.txt": b"x"})
+    await cm.get("")
+    emulator.reset_requests()
+    model = await cm.get("huge")
+    names = [m["name"] for m in model["content"]]
+    assert len(names) == len(set(names)) == 12001
+    assert ops(emulator) == ["ListPaths"] * 3  # 5,000 per page, each continuing the previous one
+    by_name = {m["name"]: m for m in model["content"]}
+    assert by_name["sub"]["type"] == "directory" and by_name["f00006.txt"]["size"] == 6
+    cm.files.cache.clear()
+    for name in ("f00006.txt", "f11999.txt", "sub"):
+        assert await cm.get(f"huge/{name}", content=False) == by_name[name]
