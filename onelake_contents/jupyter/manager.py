@@ -10,6 +10,8 @@ becomes the returned model; names for new files come from one listing.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import hashlib
 import os
 import re
@@ -44,6 +46,11 @@ _COPY_SUFFIX = re.compile(r"\-Copy\d*\.")
 def _save_action(model=None, path="") -> str:
     """A save of one piece of a chunked upload is an upload."""
     return "upload" if isinstance(model, dict) and model.get("chunk") is not None else "save"
+
+
+@functools.lru_cache(maxsize=8)
+def _globs_pattern(globs: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(fnmatch.translate(glob) for glob in globs) or "(?!)")
 
 
 class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, AsyncContentsManager):
@@ -224,6 +231,11 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     async def _listing(self, path: str) -> list[Entry]:
         with self._errors(path):
             return await self.files.listing(self._ol(path))
+
+    def should_list(self, name: str) -> bool:
+        """As jupyter_server's (no match in `hide_globs`), with the globs compiled once, not
+        matched one by one for every entry of a listing."""
+        return _globs_pattern(tuple(self.hide_globs)).match(name) is None
 
     def _visible(self, path: str) -> bool:
         return not in_checkpoint_dir(path) and (self.allow_hidden or not is_hidden(path))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import mimetypes
 from datetime import datetime
@@ -42,9 +43,21 @@ def directory_model(path: str, entry: Entry, last_modified: datetime) -> dict:
     return model
 
 
+@functools.lru_cache(maxsize=1024)
+def _mimetype_of_suffixes(suffixes: str) -> str | None:
+    return mimetypes.guess_type("x" + suffixes)[0]
+
+
+def mimetype(path: str) -> str | None:
+    """`mimetypes.guess_type`, which looks only at the suffixes: computed once per suffixes."""
+    name = split(path)[1]
+    dot = name.find(".", 1)  # a leading dot names a hidden file, it is no suffix
+    return _mimetype_of_suffixes(name[dot:]) if dot > 0 else None
+
+
 def file_model(path: str, entry: Entry, last_modified: datetime) -> dict:
     model = base_model(path, entry, last_modified)
-    model.update(type="file", mimetype=mimetypes.guess_type(path)[0])
+    model.update(type="file", mimetype=mimetype(path))
     return model
 
 
