@@ -30,7 +30,7 @@ from ..lake.content import NOTEBOOK_MIME, content_type
 from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
 from ..lake.uploads import Uploads
 from ..paths import InvalidPath, PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, split
-from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge
+from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge, in_slices
 from . import models
 from .checkpoints import OneLakeCheckpoints
 from .chunks import ChunkedUploads
@@ -263,16 +263,19 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     async def _dir_model(self, path: str, entry: Entry, content: bool) -> dict:
         model = self._model(models.directory_model, path, entry)
         if content:
-            children = []
-            for child in await self._listing(path):
+
+            def child_model(child: Entry) -> dict | None:
                 child_path = join(path, child.name)
                 if not self._visible(child_path) or not self.should_list(child.name):
-                    continue
+                    return None
                 try:
-                    children.append(self._model(models.model_without_content, child_path, child))
+                    return self._model(models.model_without_content, child_path, child)
                 except Exception:
                     self.log.warning("Skipping %s in the listing of %s", child.name, path, exc_info=True)
-            model.update(content=children, format="json")
+                    return None
+
+            children = await in_slices(await self._listing(path), child_model)
+            model.update(content=[child for child in children if child is not None], format="json")
         return model
 
     def _too_large_message(self, path: str, size: int | None) -> str:

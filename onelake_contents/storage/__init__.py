@@ -13,7 +13,7 @@ from .errors import (
     Unavailable,
     translate,
 )
-from .store import NOT_MODIFIED, Blob, Entry, OneLakeStore
+from .store import NOT_MODIFIED, Blob, Entry, OneLakeStore, in_slices
 
 __all__ = [
     "NOT_MODIFIED",
@@ -30,5 +30,6 @@ __all__ = [
     "Throttled",
     "TooLarge",
     "Unavailable",
+    "in_slices",
     "translate",
 ]

@@ -46,6 +46,20 @@ BLOB_CLIENTS = 128  # paths whose SDK client (~32 KB each) is kept for the next 
 STREAM_CHUNK = 4 * 1024 * 1024
 
 
+SLICE = 1000  # items built between two turns of the event loop (see `in_slices`)
+
+
+async def in_slices(items, build) -> list:
+    """`[build(item) for item in items]`, giving the event loop a turn every SLICE items: a
+    listing of thousands of entries does not hold up the server's other requests meanwhile."""
+    built: list = []
+    for start in range(0, len(items), SLICE):
+        if start:
+            await asyncio.sleep(0)
+        built.extend(build(item) for item in items[start : start + SLICE])
+    return built
+
+
 # Filled by whoever needs some context to reach the SDK despite `_isolated` (tracing: the current
 # span, so that azure-core's request spans become its children): called in the caller's context,
 # it returns what to run first in the operation's own.
@@ -341,7 +355,7 @@ class OneLakeStore:
                 response = await self._fs._client._send_request(request)
                 if response.status_code != 200:
                     raise HttpResponseError(response=response)
-                entries.extend(_listed(item) for item in response.json().get("paths", ()))
+                entries.extend(await in_slices(response.json().get("paths", ()), _listed))
                 continuation = response.headers.get("x-ms-continuation")
                 if not continuation:
                     return entries
