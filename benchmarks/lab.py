@@ -26,10 +26,16 @@ ENTRIES = 200
 SETTLE_MS = 3000  # the page is loaded; what it still asks for in this time counts too
 
 
+BIG = 20000  # the large folder opened in the file browser
+BIG_FOLDER = f"big{BIG}"
+
+
 def seed(notebook: bytes) -> dict[str, bytes]:
     files = {f"{FOLDER}/{name}": notebook for name in NOTEBOOKS}
     for i in range(ENTRIES - len(NOTEBOOKS)):
         files[f"{FOLDER}/data-{i:03d}.csv"] = b"a,b\n1,2\n"
+    for i in range(BIG):
+        files[f"{BIG_FOLDER}/f{i:05d}.txt"] = b"x"
     return files
 
 
@@ -69,6 +75,8 @@ class LabLoad:
     first_requests: int | None
     reload_requests: list[int | None]
     first_operations: Counter = field(default_factory=Counter)
+    big_ms: float | None = None
+    big_requests: int | None = None
 
 
 def measure(backend: Backend, browser, reloads: int = 2) -> LabLoad:
@@ -98,13 +106,41 @@ def measure(backend: Backend, browser, reloads: int = 2) -> LabLoad:
                 operations = Counter(r["operation"] for r in backend.records())
         finally:
             context.close()
-    return LabLoad(backend.name, times[0], times[1:], counts[0], counts[1:], operations)
+    big_ms, big_requests = open_big_folder(backend, browser)
+    return LabLoad(backend.name, times[0], times[1:], counts[0], counts[1:], operations, big_ms, big_requests)
+
+
+def open_big_folder(backend: Backend, browser) -> tuple[float, int | None]:
+    """The file browser sent to the folder of BIG entries (`/lab/tree/<it>`): time until it shows
+    them, then a notebook opened from another folder still renders (the server is not stuck)."""
+    server = backend.server
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        backend.reset()
+        started = time.perf_counter()
+        page.goto(f"{server.url}/lab/tree/{BIG_FOLDER}?token={server.token}")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#filebrowser .jp-DirListing-itemText')]"
+            ".some(e => e.textContent === 'f19999.txt' || e.textContent === 'f00000.txt')",
+            timeout=300_000,
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        requests_made = backend.requests()
+        page.goto(f"{server.url}/lab/tree/{FOLDER}/{NOTEBOOKS[0]}?token={server.token}")
+        page.locator(".jp-NotebookPanel >> visible=true").locator(".jp-Cell .cm-content").first.wait_for(
+            timeout=120_000
+        )
+        return elapsed, requests_made
+    finally:
+        context.close()
 
 
 def table(loads: list[LabLoad], rtt: float) -> str:
     lines = [
-        "| contents manager | first load ms | store requests | reload ms (median) | store requests |",
-        "|---|---:|---:|---:|---:|",
+        "| contents manager | first load ms | store requests | reload ms (median) | store requests | "
+        f"folder of {BIG:,} shown ms | store requests |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for load in loads:
         reload_ms = statistics.median(load.reload_ms) if load.reload_ms else None
@@ -112,7 +148,9 @@ def table(loads: list[LabLoad], rtt: float) -> str:
         lines.append(
             f"| {load.backend} | {load.first_ms:.0f} | {'-' if load.first_requests is None else load.first_requests} | "
             f"{'-' if reload_ms is None else f'{reload_ms:.0f}'} | "
-            f"{statistics.median(reload_requests) if reload_requests else '-'} |"
+            f"{statistics.median(reload_requests) if reload_requests else '-'} | "
+            f"{'-' if load.big_ms is None else f'{load.big_ms:.0f}'} | "
+            f"{'-' if load.big_requests is None else load.big_requests} |"
         )
     ours = next((load for load in loads if load.first_operations), None)
     if ours is not None:
