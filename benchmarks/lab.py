@@ -15,6 +15,7 @@ import secrets
 import statistics
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from benchmarks.harness import Backend, OneLakeBackend
@@ -79,21 +80,31 @@ class LabLoad:
     big_requests: int | None = None
 
 
+@contextmanager
+def fresh_page(browser):
+    """A page in a browser context of its own (no cookies, cache or storage from before)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def notebook_shown(page) -> None:
+    page.locator(".jp-NotebookPanel >> visible=true").locator(".jp-Cell .cm-content").first.wait_for(timeout=120_000)
+
+
 def measure(backend: Backend, browser, reloads: int = 2) -> LabLoad:
     server = backend.server
     name = f"bench-{secrets.token_hex(3)}"
     server.session.put(f"{server.url}/lab/api/workspaces/{name}", json=workspace(name), timeout=60).raise_for_status()
     times, counts, operations = [], [], Counter()
     for attempt in range(1 + reloads):
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        try:
+        with fresh_page(browser) as page:
             backend.reset()
             started = time.perf_counter()
             page.goto(f"{server.url}/lab/workspaces/{name}?token={server.token}")
-            page.locator(".jp-NotebookPanel >> visible=true").locator(".jp-Cell .cm-content").first.wait_for(
-                timeout=120_000
-            )
+            notebook_shown(page)
             page.wait_for_function(
                 "n => document.querySelectorAll('#filebrowser .jp-DirListing-item').length >= n",
                 arg=ENTRIES,
@@ -104,8 +115,6 @@ def measure(backend: Backend, browser, reloads: int = 2) -> LabLoad:
             counts.append(backend.requests())
             if attempt == 0 and isinstance(backend, OneLakeBackend):
                 operations = Counter(r["operation"] for r in backend.records())
-        finally:
-            context.close()
     big_ms, big_requests = open_big_folder(backend, browser)
     return LabLoad(backend.name, times[0], times[1:], counts[0], counts[1:], operations, big_ms, big_requests)
 
@@ -114,9 +123,7 @@ def open_big_folder(backend: Backend, browser) -> tuple[float, int | None]:
     """The file browser sent to the folder of BIG entries (`/lab/tree/<it>`): time until it shows
     them, then a notebook opened from another folder still renders (the server is not stuck)."""
     server = backend.server
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    try:
+    with fresh_page(browser) as page:
         backend.reset()
         started = time.perf_counter()
         page.goto(f"{server.url}/lab/tree/{BIG_FOLDER}?token={server.token}")
@@ -128,12 +135,8 @@ def open_big_folder(backend: Backend, browser) -> tuple[float, int | None]:
         elapsed = (time.perf_counter() - started) * 1000
         requests_made = backend.requests()
         page.goto(f"{server.url}/lab/tree/{FOLDER}/{NOTEBOOKS[0]}?token={server.token}")
-        page.locator(".jp-NotebookPanel >> visible=true").locator(".jp-Cell .cm-content").first.wait_for(
-            timeout=120_000
-        )
+        notebook_shown(page)
         return elapsed, requests_made
-    finally:
-        context.close()
 
 
 def table(loads: list[LabLoad], rtt: float) -> str:

@@ -493,7 +493,7 @@ def plot(curves: dict[str, dict[str, list[tuple[float, float]]]], path: Path) ->
 
 def sweep(kinds: list[str], rtts: list[float], workdir: Path) -> dict:
     """list / open / save at several RTTs, for the plot."""
-    sizes = Sizes((100,), {"100 KiB": 100 * 1024}, 10, 1, 2, 5)
+    sizes = Sizes((100,), {"100 KiB": 100 * 1024}, 10, 1, 2, 5, 5)
     curves: dict[str, dict[str, list]] = {
         "list dir of 100": {},
         "open 100 KiB notebook": {},
