@@ -106,9 +106,11 @@ class LakeFiles:
         async with self._root_lock:
             if self._root_ready:
                 return
-            if home and create and await self._is_directory(home):
-                self._root_ready = True  # the user's own folder is there, so is the root above it
-                return
+            if home and create:
+                mine = await self.entry(home)
+                if mine is not None and mine.is_dir:
+                    self._root_ready = True  # the user's own folder is there, so is the root above it
+                    return
             root = self.paths.root
             try:
                 entry, _ = await self.store.stat(root)
@@ -126,14 +128,6 @@ class LakeFiles:
             if home and create:
                 await self.make_directory(home)
             self._root_ready = True
-
-    async def _is_directory(self, path: str) -> bool:
-        try:
-            entry, _ = await self.store.stat(path)
-        except NotFound:
-            return False
-        self.cache.put(entry)
-        return entry.is_dir
 
     # ---- what is there -------------------------------------------------------------------------
     def known(self, path: str):

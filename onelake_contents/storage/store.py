@@ -313,15 +313,16 @@ class OneLakeStore:
         self._stream_blobs.clear()
 
     def _blob(self, path: str):
-        client = self._blobs.get(path)
-        if client is None:
-            client = self._blobs[path] = self._container.get_blob_client(path)
-        return client
+        return self._kept_client(self._blobs, self._container, path)
 
     def _stream_blob(self, path: str):
-        client = self._stream_blobs.get(path)
+        return self._kept_client(self._stream_blobs, self._stream_container, path)
+
+    @staticmethod
+    def _kept_client(kept: LRUCache, container, path: str):
+        client = kept.get(path)
         if client is None:
-            client = self._stream_blobs[path] = self._stream_container.get_blob_client(path)
+            client = kept[path] = container.get_blob_client(path)
         return client
 
     # ---- reads -----------------------------------------------------------------------------
