@@ -13,7 +13,6 @@ in a fraction of a second. It follows the contents manager's conventions (versio
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import json
 import os
@@ -214,29 +213,33 @@ def _new_name(path: str, *, renamed: bool) -> str:
 
 
 # ---- verbs -------------------------------------------------------------------------------------
-async def _ls(args) -> None:
-    from .lake.files import NotADirectory
+def _ls(args) -> None:
+    """One List Paths through azure-core alone (`PathLister`): no storage SDK, no event loop."""
+    from .credential import BrokerCredential
     from .storage import NotFound
+    from .storage.listing import PathLister, lists_itself
 
     path = normalize_api_path(args.path)
-    async with _session(args) as session:
-        ol = session.ol(path)
+    settings = _settings(args)
+    ol = PathMapper(str(settings.root)).to_onelake(path)
+    with (
+        BrokerCredential.from_settings(settings) as credential,
+        PathLister(str(settings.endpoint), str(settings.workspace), credential, ca_file=settings.ca_file) as lister,
+    ):
         try:
-            entries = await session.files.listing(ol)
-        except NotADirectory:
-            entries = None  # a file lists as itself
+            entries = lister.list(ol)
         except NotFound:
             if path:
                 raise
             entries = []  # a new user's home is created by the server on first use
-        if entries is None:
-            rows = [_row(path, await session.files.entry(ol))]
-        else:
-            rows = [
-                _row(join(path, e.name), e)
-                for e in entries
-                if not in_checkpoint_dir(e.name) and (args.all or not is_hidden(e.name))
-            ]
+    if lists_itself(ol, entries):
+        rows = [_row(path, entries[0])]
+    else:
+        rows = [
+            _row(join(path, e.name), e)
+            for e in entries
+            if not in_checkpoint_dir(e.name) and (args.all or not is_hidden(e.name))
+        ]
     rows.sort(key=lambda r: (r["type"] != "directory", r["name"]))
     if args.long:
         text = "\n".join(
@@ -503,9 +506,14 @@ def _run(args) -> int:
         if args.verb == "configure":
             _configure(args)
             return EXIT_OK
+        if args.verb == "ls":
+            _ls(args)
+            return EXIT_OK
+        import asyncio  # not for `ls`, which starts without the event loop's modules
+
         if args.verb == "check":
             return asyncio.run(_check(args))
-        action = {"ls": _ls, "get": _get, "put": _put, "rm": _rm, "mv": _mv, "checkpoints": _checkpoints}[args.verb]
+        action = {"get": _get, "put": _put, "rm": _rm, "mv": _mv, "checkpoints": _checkpoints}[args.verb]
         asyncio.run(action(args))
         return EXIT_OK
     except CommandError as error:

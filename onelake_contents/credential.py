@@ -17,13 +17,13 @@ names the broker URL and the cause. Tokens are never logged or put into messages
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -34,6 +34,9 @@ from urllib3.util.retry import Retry
 
 from . import metrics
 from .config import STORAGE_SCOPE, ResolvedSettings, SettingsError, is_loopback
+
+if TYPE_CHECKING:  # the event loop's modules load with the async credential's first use, not for `ls`
+    import asyncio
 
 log = logging.getLogger(__name__)
 TOKEN_PATH = "/onelake/token"
@@ -307,6 +310,8 @@ class AsyncBrokerCredential(_BrokerClient):
         return cls(str(settings.values["broker_url"]), **_kwargs_from_settings(settings, **overrides))
 
     def _async_lock(self) -> asyncio.Lock:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._lock is None or self._lock_loop is not loop:
             self._lock, self._lock_loop = asyncio.Lock(), loop
@@ -322,6 +327,8 @@ class AsyncBrokerCredential(_BrokerClient):
             if token is not None:
                 return token
             try:
+                import asyncio
+
                 return self._store(await asyncio.to_thread(self.fetch))
             except BrokerError as error:
                 return self._fallback(error)

@@ -203,3 +203,79 @@ def test_metrics_file_counts_the_commands_requests_as_onelake_logged_them(env, e
     for record in emulator.requests():
         logged[(record.operation, str(record.status))] = logged.get((record.operation, str(record.status)), 0) + 1
     assert counted == logged and counted
+
+
+def test_ls_is_one_listing_without_the_storage_sdk_or_an_event_loop(env, emulator, tmp_path):
+    """`ls` sends one List Paths through azure-core alone: the storage SDK, aiohttp and asyncio
+    (and the Jupyter stack) are never imported, a file lists as itself, a missing path is a 404."""
+    ws = emulator.namespace.workspaces[WORKSPACE]
+    emulator.namespace.write_file(ws, f"{ROOT}/quick/a.txt", b"abc")
+    emulator.namespace.write_file(ws, f"{ROOT}/quick/sub/b.txt", b"b")
+    emulator.reset_requests()
+    code = (
+        "import sys\n"
+        "from onelake_contents.cli import main\n"
+        "codes = [main(['ls', '--json', 'quick']), main(['ls', '--json', 'quick/a.txt']), main(['ls', 'quick/nope'])]\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'aiohttp', 'asyncio', 'jupyter_server', 'nbformat'}"
+        " | {m for m in sys.modules if m.startswith('azure.storage')})\n"
+        "print(codes, loaded, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[0, 0, 1] []", result.stderr
+    folder, file = (json.loads(line) for line in result.stdout.splitlines())
+    assert [(e["name"], e["type"], e["size"]) for e in folder] == [("sub", "directory", None), ("a.txt", "file", 3)]
+    assert [(e["path"], e["type"], e["size"]) for e in file] == [("quick/a.txt", "file", 3)]
+    assert "not found" in result.stderr
+    logged = [(r.operation, r.path.rpartition("/home/cli/")[2], r.status) for r in emulator.requests()]
+    assert logged == [("ListPaths", "quick", 200), ("ListPaths", "quick/a.txt", 200), ("ListPaths", "quick/nope", 404)]
+
+
+def test_ls_retries_a_throttled_or_failing_listing_and_counts_it(env, emulator, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    emulator.set_faults(script=["429", "503"], retry_after=1, operations={"ListPaths"})
+    emulator.reset_requests()
+    metrics_file = tmp_path / "ls.prom"
+    try:
+        result = run_module("ls", "--json", "--metrics-file", str(metrics_file))
+    finally:
+        emulator.clear_faults()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []  # the home does not exist yet
+    assert [(r.operation, r.status) for r in emulator.requests()] == [
+        ("ListPaths", 429),
+        ("ListPaths", 503),
+        ("ListPaths", 404),
+    ]
+    counted = {}
+    for family in text_string_to_metric_families(metrics_file.read_text()):
+        for sample in family.samples:
+            if sample.name in ("onelake_contents_requests_total", "onelake_contents_retries_total"):
+                counted[(sample.name, *sample.labels.values())] = sample.value
+    assert counted == {
+        ("onelake_contents_requests_total", "ListPaths", "429"): 1,
+        ("onelake_contents_requests_total", "ListPaths", "503"): 1,
+        ("onelake_contents_requests_total", "ListPaths", "404"): 1,
+        ("onelake_contents_retries_total", "429"): 1,
+        ("onelake_contents_retries_total", "5xx"): 1,
+    }
+
+
+def test_ls_reads_every_page_of_a_large_folder(env, emulator, capsys):
+    ws = emulator.namespace.workspaces[WORKSPACE]
+    for i in range(5001):
+        emulator.namespace.write_file(ws, f"{ROOT}/many/f{i:04d}.txt", b"x")
+    emulator.reset_requests()
+    code, out = run_json(capsys, "ls", "many")
+    assert code == 0 and len(out) == 5001 and out[-1]["name"] == "f5000.txt"
+    assert [r.operation for r in emulator.requests()] == ["ListPaths", "ListPaths"]
+
+
+def test_the_quick_listing_speaks_the_storage_sdks_service_version():
+    from azure.storage.filedatalake import DataLakeServiceClient
+
+    from onelake_contents.storage.listing import API_VERSION
+
+    assert DataLakeServiceClient("https://onelake.dfs.fabric.microsoft.com").api_version == API_VERSION

@@ -1,5 +1,7 @@
 """The storage layer: OneLake through the Azure SDK, and the errors it can raise."""
 
+from __future__ import annotations
+
 from .errors import (
     AlreadyExists,
     BadRequest,
@@ -13,7 +15,20 @@ from .errors import (
     Unavailable,
     translate,
 )
-from .store import NOT_MODIFIED, Blob, Entry, OneLakeStore, in_slices
+from .listing import Entry
+
+# The store (and with it the storage SDK and aiohttp, half a second to import) loads on first use:
+# `errors` and `listing` are enough for a command's quick listing.
+_FROM_STORE = ("NOT_MODIFIED", "Blob", "OneLakeStore", "in_slices")
+
+
+def __getattr__(name: str):
+    if name in _FROM_STORE:
+        from . import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "NOT_MODIFIED",

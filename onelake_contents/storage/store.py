@@ -19,20 +19,17 @@ import asyncio
 import contextvars
 import functools
 import random
-import re
 import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from urllib.parse import quote
 
 import aiohttp
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceModifiedError
+from azure.core.exceptions import AzureError, ResourceModifiedError
 from azure.core.pipeline.transport import AioHttpTransport
-from azure.core.rest import HttpRequest
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from azure.storage.filedatalake.aio import DataLakeServiceClient
@@ -40,6 +37,7 @@ from cachetools import LRUCache
 
 from .. import metrics
 from .errors import TooLarge, retry_after_seconds, translate
+from .listing import Entry, ListPaths, bare_etag, listed, retry_reason, utc
 
 MAX_PUT_BLOB = 5000 * 1024 * 1024
 BLOB_CLIENTS = 128  # paths whose SDK client (~32 KB each) is kept for the next request
@@ -101,13 +99,6 @@ class CountingTransport(AioHttpTransport):
         return response
 
 
-def _retry_reason(response, error) -> str:
-    if response is None:
-        return "connection"
-    status = response.status_code
-    return "429" if status == 429 else "5xx" if status >= 500 else str(status)
-
-
 # ---- retry policy ------------------------------------------------------------------------------
 class InteractiveRetry(ExponentialRetry):
     """Retries sized for a person waiting on a save: ~0.25, 0.5, 1 s (honouring Retry-After up to
@@ -132,7 +123,7 @@ class InteractiveRetry(ExponentialRetry):
     def increment(self, settings, request, response=None, error=None) -> bool:
         retrying = super().increment(settings, request, response=response, error=error)
         if retrying:
-            metrics.count_retry(_retry_reason(response, error))
+            metrics.count_retry(retry_reason(response, error))
         return retrying
 
     async def send(self, request):
@@ -148,72 +139,6 @@ class InteractiveRetry(ExponentialRetry):
             await asyncio.sleep(delay)
             response = await super().send(request)
         return response
-
-
-# ---- values ------------------------------------------------------------------------------------
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _etag(value: str | None) -> str:
-    return (value or "").strip().strip('"')
-
-
-_MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
-_FILETIME_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns ticks since 1601-01-01
-_HTTP_DATE = re.compile(r"\w{3}, (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT")
-
-
-def _http_date(value: str) -> datetime:
-    """An RFC 1123 date as OneLake writes it (`Thu, 01 Jan 2026 10:00:00 GMT`), in UTC."""
-    match = _HTTP_DATE.fullmatch(value)
-    if match is None:
-        return parsedate_to_datetime(value).astimezone(UTC)
-    day, month, year, hour, minute, second = match.groups()
-    return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-
-
-def _filetime(value) -> datetime | None:
-    """List Paths' `creationTime`: Windows FILETIME ticks ("0": none), else an RFC 1123 date."""
-    if not value:
-        return None
-    try:
-        ticks = int(value)
-    except ValueError:
-        return _http_date(value)
-    return None if ticks == 0 else datetime.fromtimestamp((ticks - _FILETIME_EPOCH) / 10**7, tz=UTC)
-
-
-def _listed(item: dict) -> Entry:
-    """An entry of a List Paths answer (`isDirectory` and `contentLength` come as strings)."""
-    modified = _http_date(item["lastModified"])
-    return Entry(
-        path=item["name"],
-        is_dir=str(item.get("isDirectory", "")).lower() == "true",
-        size=int(item.get("contentLength") or 0),
-        last_modified=modified,
-        # whole seconds, like every other time OneLake gives (listing and HEAD then agree)
-        created=(_filetime(item.get("creationTime")) or modified).replace(microsecond=0),
-        etag=_etag(item.get("etag") or item.get("eTag")),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One path as OneLake describes it (workspace-relative path, tz-aware UTC times, bare ETag)."""
-
-    path: str
-    is_dir: bool
-    size: int
-    last_modified: datetime
-    created: datetime
-    etag: str
-
-    @property
-    def name(self) -> str:
-        return self.path.rpartition("/")[2]
 
 
 @dataclass(frozen=True)
@@ -345,24 +270,15 @@ class OneLakeStore:
         listing (about 0.1 ms per entry), and parses each time with `strptime`.
         """
         await self._ensure_open()
-        params = {"resource": "filesystem", "recursive": "true" if recursive else "false", "maxResults": "5000"}
-        if path:
-            params["directory"] = path
-        headers = {"x-ms-version": self._fs.api_version, "Accept": "application/json"}
+        pages = ListPaths(self._fs.url, self._fs.api_version, path, recursive=recursive)
         entries: list[Entry] = []
         try:
-            while True:
-                request = HttpRequest("GET", self._fs.url, params=params, headers=headers)
-                response = await self._fs._client._send_request(request)
-                if response.status_code != 200:
-                    raise HttpResponseError(response=response)
-                entries.extend(await in_slices(response.json().get("paths", ()), _listed))
-                continuation = response.headers.get("x-ms-continuation")
-                if not continuation:
-                    return entries
-                params["continuation"] = continuation
+            while not pages.done:
+                answer = await self._fs._client._send_request(pages.request())
+                entries.extend(await in_slices(pages.read(answer), listed))
         except AzureError as error:
             raise translate(error, path) from None
+        return entries
 
     @_isolated
     async def stat(self, path: str) -> tuple[Entry, dict[str, str]]:
@@ -377,14 +293,14 @@ class OneLakeStore:
     @staticmethod
     def _entry_from_properties(path: str, props) -> Entry:
         metadata = {k.lower(): v for k, v in (props.metadata or {}).items()}
-        modified = _utc(props.last_modified)
+        modified = utc(props.last_modified)
         return Entry(
             path=path,
             is_dir=metadata.get("hdi_isfolder") == "true",
             size=props.size or 0,
             last_modified=modified,
-            created=_utc(props.creation_time) or modified,
-            etag=_etag(props.etag),
+            created=utc(props.creation_time) or modified,
+            etag=bare_etag(props.etag),
         )
 
     @_isolated
@@ -456,8 +372,8 @@ class OneLakeStore:
             result = await self._blob(path).upload_blob(data, length=len(data), **kwargs)
         except AzureError as error:
             raise translate(error, path) from None
-        modified = _utc(result["last_modified"])
-        return Entry(path, False, len(data), modified, created or modified, _etag(result["etag"]))
+        modified = utc(result["last_modified"])
+        return Entry(path, False, len(data), modified, created or modified, bare_etag(result["etag"]))
 
     @_isolated
     async def stage_block(self, path: str, block_id: str, data: bytes) -> None:
@@ -487,8 +403,8 @@ class OneLakeStore:
             result = await self._blob(path).commit_block_list([BlobBlock(block_id=b) for b in block_ids], **kwargs)
         except AzureError as error:
             raise translate(error, path) from None
-        modified = _utc(result["last_modified"])
-        return Entry(path, False, 0, modified, modified, _etag(result["etag"]))
+        modified = utc(result["last_modified"])
+        return Entry(path, False, 0, modified, modified, bare_etag(result["etag"]))
 
     @_isolated
     async def mkdir(self, path: str) -> Entry:
@@ -500,8 +416,8 @@ class OneLakeStore:
             )
         except AzureError as error:
             raise translate(error, path) from None
-        modified = _utc(result["last_modified"])
-        return Entry(path, True, 0, modified, modified, _etag(result["etag"]))
+        modified = utc(result["last_modified"])
+        return Entry(path, True, 0, modified, modified, bare_etag(result["etag"]))
 
     @_isolated
     async def rename(self, source: str, dest: str, *, overwrite: bool = False) -> str:
@@ -519,7 +435,7 @@ class OneLakeStore:
             )
         except AzureError as error:
             raise translate(error, f"{source} -> {dest}") from None
-        return _etag(seen.get("ETag") or seen.get("etag"))
+        return bare_etag(seen.get("ETag") or seen.get("etag"))
 
     @_isolated
     async def delete(self, path: str, *, recursive: bool) -> None:
