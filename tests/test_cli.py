@@ -279,3 +279,15 @@ def test_the_quick_listing_speaks_the_storage_sdks_service_version():
     from onelake_contents.storage.listing import API_VERSION
 
     assert DataLakeServiceClient("https://onelake.dfs.fabric.microsoft.com").api_version == API_VERSION
+
+
+def test_ls_of_a_folder_named_with_query_characters(env, emulator, capsys):
+    """`&`, `%XX`, `+`, `#`, `?`, `=`, `{` and spaces reach OneLake quoted: each folder lists itself."""
+    names = ["R&D", "{x}", "50%41", "a+b", "#1", "q?=1", "sp ace"]
+    ws = emulator.namespace.workspaces[WORKSPACE]
+    for name in names:
+        emulator.namespace.write_file(ws, f"{ROOT}/q/{name}/in.txt", b"x")
+    emulator.namespace.write_file(ws, f"{ROOT}/q/R/other.txt", b"x")  # what `R&D` unquoted would list
+    for name in names:
+        code, out = run_json(capsys, "ls", f"q/{name}")
+        assert code == 0 and [e["path"] for e in out] == [f"q/{name}/in.txt"], name

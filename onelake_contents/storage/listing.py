@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote, urlencode
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.rest import HttpRequest
@@ -125,7 +126,10 @@ class ListPaths:
         self.done = False
 
     def request(self) -> HttpRequest:
-        return HttpRequest("GET", self.url, params=self.params, headers=self.headers)
+        # Every value quoted here: azure-core sends `params` as they are (a folder named `R&D`,
+        # `50%41` or `#1`, or a continuation holding `+`, would reach OneLake as something else),
+        # and the SDK's `_send_request` formats the URL as a template (a `{` in a name fails).
+        return HttpRequest("GET", f"{self.url}?{urlencode(self.params, quote_via=quote)}", headers=self.headers)
 
     def read(self, answer) -> list[dict]:
         if answer.status_code != 200:

@@ -644,3 +644,20 @@ async def test_a_signature_store_that_cannot_be_recreated_falls_back_as_jupyter_
         saved = await cm.save({"type": "notebook", "content": notebook("print(2)")}, "unsigned.ipynb")
     assert saved["type"] == "notebook"
     assert any("in-memory signatures database" in r.getMessage() for r in caplog.records)
+
+
+QUERY_CHARACTERS = ["R&D", "{x}", "50%41", "a+b", "#1", "q?=1", "sp ace"]
+
+
+@pytest.mark.parametrize("name", QUERY_CHARACTERS)
+async def test_a_folder_named_with_query_characters_lists_its_own_contents(cm, target, name):
+    """List Paths names the folder in its query: `&`, `%XX`, `+`, `#`, `?`, `=`, `{` and spaces
+    must reach OneLake as they are, never as another folder (or a failure)."""
+    await cm.new({"type": "directory"}, name)
+    await cm.save({"type": "file", "format": "text", "content": "inside"}, f"{name}/in.txt")
+    await cm.new({"type": "directory"}, "R")  # what `R&D` would list if the `&` split the query
+    cm.files.cache.clear()
+    model = await cm.get(name)  # never seen: one List Paths of the folder itself
+    assert [c["path"] for c in model["content"]] == [f"{name}/in.txt"]
+    listed = {c["name"] for c in (await cm.get(""))["content"]}
+    assert name in listed
