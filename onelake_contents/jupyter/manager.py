@@ -30,7 +30,7 @@ from ..lake.content import NOTEBOOK_MIME, content_type
 from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
 from ..lake.uploads import Uploads
 from ..paths import InvalidPath, PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, split
-from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge, in_slices
+from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge, fair_turn, in_slices
 from . import models
 from .checkpoints import OneLakeCheckpoints
 from .chunks import ChunkedUploads
@@ -212,7 +212,9 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             self.log.debug("not a OneLake path: %s", path)
 
     async def _ready(self) -> None:
-        """Once: the root folder exists (a new user's folder is created)."""
+        """Once: the root folder exists (a new user's folder is created). Every action starts
+        here, in its fair turn of the event loop (many requests arriving at once take turns)."""
+        await fair_turn()
         root = self.paths.root
         with self._errors(""):
             try:

@@ -28,6 +28,7 @@ from ..storage import (
     OneLakeStore,
     StoreError,
     TooLarge,
+    fair_turn,
 )
 from .cache import MISSING, MetadataCache
 from .content import content_type, sha256
@@ -50,9 +51,10 @@ class MissingParent(NotFound):
 
 
 async def off_the_loop(func, data: bytes, *args):
-    """`func(data, *args)`, in a worker thread when `data` is big."""
+    """`func(data, *args)`: in a worker thread when `data` is big, else on the loop in its fair turn."""
     if len(data) > THREAD_THRESHOLD:
         return await asyncio.to_thread(func, data, *args)
+    await fair_turn()
     return func(data, *args)
 
 

@@ -19,7 +19,7 @@ from .listing import Entry
 
 # The store (and with it the storage SDK and aiohttp, half a second to import) loads on first use:
 # `errors` and `listing` are enough for a command's quick listing.
-_FROM_STORE = ("NOT_MODIFIED", "Blob", "OneLakeStore", "in_slices")
+_FROM_STORE = ("NOT_MODIFIED", "Blob", "OneLakeStore", "fair_turn", "in_slices")
 
 
 def __getattr__(name: str):
@@ -45,6 +45,7 @@ __all__ = [
     "Throttled",
     "TooLarge",
     "Unavailable",
+    "fair_turn",
     "in_slices",
     "translate",
 ]
