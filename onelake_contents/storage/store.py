@@ -69,8 +69,7 @@ class _Turns:
 
     clock = staticmethod(time.perf_counter)
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        self.loop = loop
+    def __init__(self):
         self.started: float | None = None  # when our work began in this turn
         self.waiting: collections.deque[asyncio.Future] = collections.deque()
         self.ticking = False
@@ -85,17 +84,17 @@ class _Turns:
                 waiter.set_result(None)
                 break
         if self.waiting:
-            self.loop.call_soon(self.tick)
+            asyncio.get_running_loop().call_soon(self.tick)
         else:
             self.ticking = False
 
-    def keep_ticking(self) -> None:
+    def keep_ticking(self, loop: asyncio.AbstractEventLoop) -> None:
         if not self.ticking:
             self.ticking = True
-            self.loop.call_soon(self.tick)
+            loop.call_soon(self.tick)
 
 
-_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by event loop
 
 
 async def fair_turn() -> None:
@@ -111,18 +110,18 @@ async def fair_turn() -> None:
     loop = asyncio.get_running_loop()
     turns = _turns.get(loop)
     if turns is None:
-        turns = _turns[loop] = _Turns(loop)
+        turns = _turns[loop] = _Turns()
     if not turns.waiting:
         now = turns.clock()
         if turns.started is None:
             turns.started = now
-            turns.keep_ticking()
+            turns.keep_ticking(loop)
             return
         if now - turns.started < TURN_BUDGET:
             return
     waiter = loop.create_future()
     turns.waiting.append(waiter)
-    turns.keep_ticking()
+    turns.keep_ticking(loop)
     await waiter
 
 
@@ -164,7 +163,11 @@ class CountingTransport(AioHttpTransport):
             metrics.count_request(operation, "error", time.perf_counter() - started)
             raise
         metrics.count_request(operation, response.status_code, time.perf_counter() - started)
-        await fair_turn()  # the SDK reads the answer in this request's fair turn of the event loop
+        try:
+            await fair_turn()  # the SDK reads the answer in this request's fair turn of the event loop
+        except asyncio.CancelledError:
+            response.internal_response.close()  # its connection is not left checked out
+            raise
         return response
 
 
