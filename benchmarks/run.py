@@ -67,6 +67,7 @@ class Sizes:
     repeats: int
     cpu_samples: int  # opens and saves of small notebooks: enough for a CPU time counted in 10 ms ticks
     big_dir: int = 0  # a folder this large, listed on OneLake only (pages, cache bytes per entry)
+    bursts: int = 5  # rounds of `clients` notebooks opened at once, each on notebooks never opened
 
     @classmethod
     def full(cls) -> Sizes:
@@ -82,7 +83,16 @@ class Sizes:
 
     @classmethod
     def smoke(cls) -> Sizes:
-        return cls((10, 1000), {"2 KiB": 2 * 1024, "100 KiB": 100 * 1024, "2 MiB": 2 * 1024 * 1024}, 100, 3, 10, 3, 15)
+        return cls(
+            (10, 1000),
+            {"2 KiB": 2 * 1024, "100 KiB": 100 * 1024, "2 MiB": 2 * 1024 * 1024},
+            100,
+            3,
+            10,
+            3,
+            15,
+            bursts=2,
+        )
 
 
 @dataclass
@@ -130,7 +140,8 @@ def seed_for(sizes: Sizes) -> dict[str, bytes]:
         files[f"renameme/f{i:05d}.txt"] = b"x"
     for i in range(sizes.clients):
         files[f"clients/c{i:03d}.ipynb"] = notebook_bytes(20 * 1024)
-        files[f"opens/o{i:03d}.ipynb"] = notebook_bytes(20 * 1024)
+        for burst in range(sizes.bursts):
+            files[f"opens/b{burst}/o{i:03d}.ipynb"] = notebook_bytes(20 * 1024)
     return files
 
 
@@ -252,19 +263,38 @@ class Bench:
         return wall, cpu, lag
 
     def opens_at_once(self) -> None:
-        """N different notebooks, never opened before, opened at once: the server's CPU against the
-        wall time (network waits overlap, CPU does not), its event-loop stall, and the TLS
-        handshakes with OneLake (connections are pooled: at most `max_connections`)."""
+        """N different notebooks, never opened before, opened at once, in `bursts` rounds: the
+        server's CPU against the wall time (network waits overlap, CPU does not), its event-loop
+        stall (each round's worst; the median round and the worst of all are reported, a single
+        round's worst being mostly the machine's own hiccups), and the TLS handshakes with OneLake
+        over all rounds (connections are pooled: at most `max_connections`)."""
+        burst = 0
 
         def open_one(session, i):
-            session.get(f"{self.server.url}/api/contents/opens/o{i:03d}.ipynb", timeout=120).raise_for_status()
+            url = f"{self.server.url}/api/contents/opens/b{burst}/o{i:03d}.ipynb"
+            session.get(url, timeout=120).raise_for_status()
 
-        wall, cpu, lag = self.at_once(open_one)
+        walls, cpus, lags = [], [], []
+        handshakes = 0
+        for burst in range(self.sizes.bursts):
+            self.server.api(
+                "GET", f"opens/b{burst}", timeout=REQUEST_TIMEOUT
+            )  # the folder is known, as in the file browser
+            wall, cpu, lag = self.at_once(open_one)
+            walls.append(wall)
+            cpus.append(cpu)
+            lags.append(lag)
+            if isinstance(self.backend, OneLakeBackend):
+                handshakes += self.backend.handshakes()
         n = self.sizes.clients
-        result = Result(f"{n} notebooks opened at once", self.backend.name, [wall], [self.backend.requests()])
-        result.cpu_ms = cpu
-        handshakes = self.backend.handshakes() if isinstance(self.backend, OneLakeBackend) else None
-        result.extra = {"lag_ms": lag, "handshakes": handshakes}
+        result = Result(f"{n} notebooks opened at once", self.backend.name, walls, [self.backend.requests()])
+        result.cpu_ms = statistics.mean(cpus)
+        result.extra = {
+            "lag_ms": round(statistics.median(lags), 1),
+            "lag_worst_ms": max(lags),
+            "wall_per_cpu": sum(walls) / sum(cpus) if sum(cpus) else None,
+            "handshakes": handshakes if isinstance(self.backend, OneLakeBackend) else None,
+        }
         self.results.append(result)
 
     def big_folder(self) -> None:
@@ -433,14 +463,15 @@ def opens_at_once(results: list[Result]) -> str | None:
     if not rows:
         return None
     lines = [
-        "| contents manager | wall ms | server CPU ms | wall / CPU | worst event-loop stall ms | TLS handshakes |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| contents manager | wall ms | server CPU ms | wall / CPU | event-loop stall ms, median round | "
+        "worst round | TLS handshakes |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         handshakes = "-" if r.extra.get("handshakes") is None else r.extra["handshakes"]
         lines.append(
-            f"| {r.backend} | {r.median:.0f} | {r.cpu_ms:.0f} | {r.median / r.cpu_ms:.2f} | {r.extra['lag_ms']} | "
-            f"{handshakes} |"
+            f"| {r.backend} | {r.median:.0f} | {r.cpu_ms:.0f} | {r.extra['wall_per_cpu']:.2f} | {r.extra['lag_ms']:.1f} | "
+            f"{r.extra['lag_worst_ms']:.1f} | {handshakes} |"
         )
     return "\n".join(lines)
 
@@ -591,10 +622,12 @@ def main(argv: list[str] | None = None) -> int:
     if at_once:
         report.append(
             f"\n### {sizes.clients} notebooks opened at once\n\nDifferent ~20 KB notebooks, never opened before, "
-            "all requested at the same moment. The store's round trips overlap, so the wall time should be close to "
-            "the server's CPU time (goal: within 1.3x); the stall is the worst lateness of a 10 ms timer on the "
-            f"server's event loop; OneLake connections are pooled (at most {POOL_SIZE}, `max_connections`), each "
-            "one TLS handshake:\n\n" + at_once
+            f"all requested at the same moment, in {sizes.bursts} rounds (medians per round; wall / CPU over all "
+            "rounds). The store's round trips overlap, so the wall time should be close to the server's CPU time "
+            "(goal: within 1.3x); the stall is the worst lateness of a 10 ms timer on the server's event loop "
+            "during a round (goal: under 50 ms), given for the median round and the worst one; OneLake connections "
+            f"are pooled (at most {POOL_SIZE}, `max_connections`), each one TLS handshake, counted over all "
+            "rounds:\n\n" + at_once
         )
     if lab_report:
         report.append(
