@@ -2,12 +2,14 @@
 
 Order: an explicit value (a traitlets trait or a command-line flag) > the environment variable >
 the saved config file (`$ONELAKE_CONFIG`, else `~/.config/onelake-contents/config.json`) > the
-default. Under JupyterHub the file sits in the user's home, where notebook code can write, so the
-settings that decide where tokens are sent or where the broker secret is read (`FROM_SPAWNER_ONLY`)
-are not taken from it; and when no broker token is set, the server's own JupyterHub API token is
-presented to the broker (which asks the hub whose it is). The file is read once per path and kept; `reload_config_file()` forgets it. Each resolved
-value remembers its source, so a validation error (and `onelake-contents check`) can say which
-setting is wrong and where it came from.
+default. The broker's client token and its token file are one credential: both come from the
+highest source that sets either. Under JupyterHub the file sits in the user's home, where notebook
+code can write, so the settings that choose a credential or where tokens are sent
+(`FROM_SPAWNER_ONLY`) are not taken from it; and when no broker token is set, the server's own
+JupyterHub API token is presented to the broker (which asks the hub whose it is). The file is read
+once per path and kept; `reload_config_file()` forgets it. Each resolved value remembers its
+source, so a validation error (and `onelake-contents check`) can say which setting is wrong and
+where it came from.
 """
 
 from __future__ import annotations
@@ -49,9 +51,24 @@ SETTINGS: dict[str, Setting] = {
 
 # What gives access to the broker: never handed on to kernels or terminals.
 SECRETS = frozenset({"broker_token", "broker_token_file"})
-# Under JupyterHub these come only from the spawner (environment) or the server's configuration.
-FROM_SPAWNER_ONLY = frozenset({"endpoint", "broker_url", "broker_token_file", "ca_file", "scope"})
+# The client token and its file are one credential: they come together from the first source
+# (explicit > environment > file) that sets either, so a lower source never overrides a higher one.
+CREDENTIAL = ("broker_token", "broker_token_file")
+# Under JupyterHub these come only from the spawner (environment) or the server's configuration:
+# whatever chooses a credential or where a token is sent.
+FROM_SPAWNER_ONLY = frozenset({"endpoint", "broker_url", "broker_token", "broker_token_file", "ca_file", "scope"})
 HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+# What a server's children (kernels, terminals) must never inherit from its environment: the
+# broker's secret, where the broker is (kernels get their server's relay instead), the settings
+# file that may name the secret, and JupyterHub's token of the server (the legacy name too).
+WITHHELD_FROM_CHILDREN = (
+    "ONELAKE_BROKER_TOKEN",
+    "ONELAKE_BROKER_TOKEN_FILE",
+    "ONELAKE_BROKER_URL",
+    "ONELAKE_CONFIG",
+    HUB_TOKEN_ENV,
+    "JPY_API_TOKEN",
+)
 
 
 def under_jupyterhub(env=None) -> bool:
@@ -158,15 +175,22 @@ def resolve(explicit: dict[str, object] | None = None, *, env: dict[str, str] | 
     file_values = read_config_file()
     file_path = config_file_path()
     hub = under_jupyterhub(env)
+    tiers = (  # (how a source is named in messages, the values it gives), highest first
+        (lambda name: "config", {n: v for n, v in explicit.items() if v not in (None, "")}),
+        (lambda name: f"env {SETTINGS[name].env}", {n: env[s.env] for n, s in SETTINGS.items() if env.get(s.env)}),
+        (
+            lambda name: f"file {file_path}",
+            {n: v for n, v in file_values.items() if v not in (None, "") and not (hub and n in FROM_SPAWNER_ONLY)},
+        ),
+    )
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for name, setting in SETTINGS.items():
-        if explicit.get(name) not in (None, ""):
-            values[name], sources[name] = explicit[name], "config"
-        elif env.get(setting.env):
-            values[name], sources[name] = env[setting.env], f"env {setting.env}"
-        elif file_values.get(name) not in (None, "") and not (hub and name in FROM_SPAWNER_ONLY):
-            values[name], sources[name] = file_values[name], f"file {file_path}"
+        # the client token and its file come together from the highest tier that sets either
+        together = CREDENTIAL if name in CREDENTIAL else (name,)
+        tier = next(((label, given) for label, given in tiers if any(n in given for n in together)), None)
+        if tier is not None and name in tier[1]:
+            values[name], sources[name] = tier[1][name], tier[0](name)
         else:
             values[name], sources[name] = setting.default, "default"
     if hub and not values["broker_token"] and not values["broker_token_file"]:

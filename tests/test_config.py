@@ -142,3 +142,36 @@ def test_under_jupyterhub_the_hub_token_is_the_broker_credential(isolated, monke
     monkeypatch.setenv("ONELAKE_BROKER_TOKEN", "explicit")
     assert resolve().broker_token == "explicit"
     assert ("broker_token", "(set)", "env ONELAKE_BROKER_TOKEN") in resolve().describe()
+
+
+def test_a_client_token_and_a_token_file_come_from_one_source(isolated, monkeypatch, tmp_path):
+    admin = tmp_path / "admin-token"
+    admin.write_text("the-admins-client-token")
+    # a kernel of the demo: its own token in the environment, the settings file naming the admin's
+    isolated.write_text(json.dumps({"broker_token_file": str(admin)}))
+    monkeypatch.setenv("ONELAKE_BROKER_TOKEN", "the-kernels-token")
+    s = resolve()
+    assert (s.broker_token, s.source("broker_token")) == ("the-kernels-token", "env ONELAKE_BROKER_TOKEN")
+    assert (s.broker_token_file, s.source("broker_token_file")) == (None, "default")
+    # a token set as a trait wins over a token file named in the environment
+    monkeypatch.delenv("ONELAKE_BROKER_TOKEN")
+    monkeypatch.setenv("ONELAKE_BROKER_TOKEN_FILE", str(admin))
+    s = resolve({"broker_token": "the-trait-token"})
+    assert (s.broker_token, s.source("broker_token")) == ("the-trait-token", "config")
+    assert s.broker_token_file is None
+    # and a token file set as a trait wins over a token in the environment
+    monkeypatch.setenv("ONELAKE_BROKER_TOKEN", "from-env")
+    s = resolve({"broker_token_file": str(admin)})
+    assert (s.broker_token, s.broker_token_file) == (None, str(admin))
+    # with neither set higher up, the file's token file is used
+    monkeypatch.delenv("ONELAKE_BROKER_TOKEN")
+    monkeypatch.delenv("ONELAKE_BROKER_TOKEN_FILE")
+    assert resolve().broker_token_file == str(admin)
+
+
+def test_under_jupyterhub_no_credential_comes_from_the_file(isolated, monkeypatch):
+    isolated.write_text(json.dumps({"broker_token": "planted-by-notebook-code"}))
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-of-alice")
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+    s = resolve()
+    assert (s.broker_token, s.source("broker_token")) == ("hub-token-of-alice", "env JUPYTERHUB_API_TOKEN")
