@@ -5,10 +5,13 @@
 for the scope `https://storage.azure.com/.default` (an optional `scope` query parameter must name
 it). The token is for the principal the client token belongs to: the workspace admin's client
 token (`client_tokens`), a user's own (`user_tokens`), or, when the broker knows a JupyterHub
-(`hub_api_url`), a token the hub issued: the broker asks the hub whose it is (`GET
-{hub_api_url}/user`) and answers for that user. A missing or unknown client token is a 401. Tests
-change its behaviour at runtime: token lifetime, an outage (every request fails with a status), a
-number of failures, a delay (to make clients time out), and the accepted client tokens (rotation).
+(`hub_api_url`), a token the hub issued for asking OneLake tokens: the broker asks the hub whose
+it is (`GET {hub_api_url}/user`) and answers only for a user (`kind: user`) whose token carries
+the custom scope `custom:onelake:token!user=<that user>`. A token that merely names a user (the
+OAuth tokens of servers and services a user visits, tokens with other scopes) is refused with 403.
+A missing or unknown client token is a 401. Tests change its behaviour at runtime: token lifetime,
+an outage (every request fails with a status), a number of failures, a delay (to make clients time
+out), and the accepted client tokens (rotation).
 """
 
 from __future__ import annotations
@@ -24,9 +27,16 @@ from aiohttp import web
 from .access import AccessPolicy, Principal
 from .auth import STORAGE_SCOPE, TokenAuthority
 
+# The JupyterHub custom scope that makes a hub token a client token of this broker (JupyterHub 3+).
+HUB_SCOPE = "custom:onelake:token"
+
 
 class HubUnavailable(Exception):
     """The hub could not say whose token was presented (a 503, not a 401: the token may be good)."""
+
+
+class NotForTheBroker(Exception):
+    """The hub knows the token, but it is not one for asking OneLake tokens (a 403, one line why)."""
 
 
 @dataclass
@@ -93,6 +103,8 @@ class DevelopmentBroker:
             principal = await self._principal(presented.strip()) if scheme.lower() == "bearer" else None
         except HubUnavailable as error:
             return web.json_response({"error": "temporarily_unavailable", "error_description": str(error)}, status=503)
+        except NotForTheBroker as error:
+            return web.json_response({"error": "access_denied", "error_description": str(error)}, status=403)
         if principal is None:
             return web.json_response(
                 {"error": "invalid_client", "error_description": "missing or unknown client token"},
@@ -127,11 +139,18 @@ class DevelopmentBroker:
         name = s.user_tokens.get(presented)
         if name is None and s.hub_api_url:
             name = await self._hub_user(presented)
-        return self.access.add_user(name) if name else None
+        if not name:
+            return None
+        try:
+            return self.access.add_user(name)
+        except ValueError:
+            raise NotForTheBroker(f"the user {name!r} has no OneLake identity here") from None
 
     async def _hub_user(self, token: str) -> str | None:
-        """The JupyterHub user `token` belongs to (a user's server presents its
-        JUPYTERHUB_API_TOKEN), None for a token the hub does not know or one of a service."""
+        """The JupyterHub user `token` was issued to for asking OneLake tokens (a user's server
+        presents its JUPYTERHUB_API_TOKEN, which carries `custom:onelake:token!user=<name>`);
+        None for a token the hub does not know. A token of a service, of an unknown kind, or
+        without that scope for its very user raises NotForTheBroker."""
         with self.state.lock:
             self.state.hub_lookups += 1
         url = self.state.hub_api_url.rstrip("/") + "/user"
@@ -139,11 +158,19 @@ class DevelopmentBroker:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             try:
                 async with session.get(url, headers={"Authorization": f"token {token}"}) as response:
-                    if response.status != 200:
+                    if response.status in (401, 403, 404):
                         return None
+                    if response.status != 200:
+                        raise HubUnavailable(
+                            f"JupyterHub answered HTTP {response.status} when asked whose token this is"
+                        )
                     model = await response.json()
             except (TimeoutError, aiohttp.ClientError, ValueError) as error:
                 raise HubUnavailable(f"JupyterHub did not answer who the client is ({type(error).__name__})") from None
-        if model.get("kind", "user") != "user" or not model.get("name"):
-            return None
-        return str(model["name"])
+        if not isinstance(model, dict) or model.get("kind") != "user" or not isinstance(model.get("name"), str):
+            raise NotForTheBroker("this JupyterHub token does not belong to a user")
+        name = model["name"]
+        scopes = model.get("scopes")
+        if not isinstance(scopes, list) or f"{HUB_SCOPE}!user={name}" not in scopes:
+            raise NotForTheBroker(f"this JupyterHub token lacks the scope {HUB_SCOPE}!user={name}")
+        return name

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import requests
@@ -64,3 +67,77 @@ def test_fixed_broker_token_and_lifetime_from_constructor():
     with Emulator(broker_token="fixed-client-token", token_lifetime=30) as emu:
         assert emu.broker_token == "fixed-client-token"
         assert _get(emu, "fixed-client-token").json()["expires_in"] == 30
+
+
+class HubAnswers:
+    """A stand-in for JupyterHub's `GET /hub/api/user` on loopback, answering each token with a set
+    model (the edge cases a real hub does not produce; tests/hub drives the real one)."""
+
+    def __init__(self, models: dict[str, tuple[int, object]]):
+        class WhoAmI(BaseHTTPRequestHandler):
+            def do_GET(self):
+                token = self.headers.get("Authorization", "").removeprefix("token ")
+                status, model = models.get(token, (403, {}))
+                body = json.dumps(model).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), WhoAmI)
+        self.api_url = f"http://127.0.0.1:{self.server.server_address[1]}/hub/api"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+SCOPED = ["custom:onelake:token!user=alice", "read:users:name!user=alice"]
+
+
+def test_a_hub_token_gets_a_token_only_with_the_onelake_scope_for_its_own_user():
+    hub = HubAnswers(
+        {
+            "server-token": (200, {"kind": "user", "name": "alice", "scopes": SCOPED}),
+            "names-a-user": (200, {"kind": "user", "name": "alice", "scopes": ["read:users:name!user=alice"]}),
+            "no-scopes": (200, {"kind": "user", "name": "alice", "scopes": []}),
+            "scope-for-bob": (200, {"kind": "user", "name": "alice", "scopes": ["custom:onelake:token!user=bob"]}),
+            "unfiltered": (200, {"kind": "user", "name": "alice", "scopes": ["custom:onelake:token"]}),
+            "no-kind": (200, {"name": "alice", "scopes": SCOPED}),
+            "a-service": (200, {"kind": "service", "name": "alice", "scopes": SCOPED}),
+            "odd-name": (200, {"kind": "user", "name": "..", "scopes": ["custom:onelake:token!user=.."]}),
+            "hub-broken": (500, {}),
+        }
+    )
+    try:
+        with Emulator(hub_api_url=hub.api_url) as emu:
+            ok = _get(emu, "server-token")
+            assert ok.status_code == 200
+            claims = jwt.decode(ok.json()["access_token"], options={"verify_signature": False})
+            assert claims["name"] == "alice"
+            for token in (
+                "names-a-user",
+                "no-scopes",
+                "scope-for-bob",
+                "unfiltered",
+                "no-kind",
+                "a-service",
+                "odd-name",
+            ):
+                refused = _get(emu, token)
+                assert refused.status_code == 403, (token, refused.status_code, refused.text)
+                assert refused.json()["error"] == "access_denied"
+            assert (
+                "lacks the scope custom:onelake:token!user=alice" in _get(emu, "no-scopes").json()["error_description"]
+            )
+            assert "does not belong to a user" in _get(emu, "no-kind").json()["error_description"]
+            assert _get(emu, "unknown-to-the-hub").status_code == 401
+            assert _get(emu, "hub-broken").status_code == 503
+            assert emu.broker.state.tokens_issued == 1
+    finally:
+        hub.stop()
