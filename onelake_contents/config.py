@@ -60,7 +60,8 @@ FROM_SPAWNER_ONLY = frozenset({"endpoint", "broker_url", "broker_token", "broker
 HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 # What a server's children (kernels, terminals) must never inherit from its environment: the
 # broker's secret, where the broker is (kernels get their server's relay instead), the settings
-# file that may name the secret, and JupyterHub's token of the server (the legacy name too).
+# file that may name the secret, JupyterHub's token of the server (the legacy name too) and the
+# server's own login token.
 WITHHELD_FROM_CHILDREN = (
     "ONELAKE_BROKER_TOKEN",
     "ONELAKE_BROKER_TOKEN_FILE",
@@ -68,6 +69,7 @@ WITHHELD_FROM_CHILDREN = (
     "ONELAKE_CONFIG",
     HUB_TOKEN_ENV,
     "JPY_API_TOKEN",
+    "JUPYTER_TOKEN",
 )
 
 

@@ -114,10 +114,13 @@ class JupyterServer:
         return self.session.get(f"{self.url}/files/{quote(path)}", **kwargs)
 
 
-def run_in_kernel(server, notebook_path: str | None, code: str, timeout: float = 120) -> str:
-    """Start a session for a notebook through the REST API (None: a kernel without a session), run
-    code in its kernel over the websocket, and return what it printed (raises with the traceback on
-    an error). `server` has `url` (with any base URL), `token` and an authenticated `session`."""
+def run_in_kernel(
+    server, notebook_path: str | None, code: str, timeout: float = 120, session_type: str = "notebook"
+) -> str:
+    """Start a session for a notebook (or a console: `session_type`) through the REST API (None: a
+    kernel without a session), run code in its kernel over the websocket, and return what it
+    printed (raises with the traceback on an error). `server` has `url` (with any base URL),
+    `token` and an authenticated `session`."""
     import asyncio
     import json
     import uuid
@@ -132,7 +135,7 @@ def run_in_kernel(server, notebook_path: str | None, code: str, timeout: float =
     else:
         session = server.session.post(
             f"{server.url}/api/sessions",
-            json={"path": notebook_path, "type": "notebook", "name": notebook_path, "kernel": {"name": "python3"}},
+            json={"path": notebook_path, "type": session_type, "name": notebook_path, "kernel": {"name": "python3"}},
             timeout=60,
         )
         session.raise_for_status()
@@ -190,3 +193,61 @@ def run_in_kernel(server, notebook_path: str | None, code: str, timeout: float =
         return asyncio.run(execute())
     finally:
         server.session.delete(cleanup, timeout=60)
+
+
+def run_in_terminal(server, command: str, marker: str, timeout: float = 60) -> str:
+    """Open a terminal through the REST API, type `command` into its shell over the websocket and
+    return the first output line holding `marker` (from the marker on); the terminal is closed."""
+    import asyncio
+    import json
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    started = server.session.post(f"{server.url}/api/terminals", timeout=60)
+    started.raise_for_status()
+    name = started.json()["name"]
+
+    async def converse() -> str:
+        ws_url = server.url.replace("http://", "ws://", 1) + f"/terminals/websocket/{name}"
+        connection = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {server.token}"}))
+        connection.write_message(json.dumps(["stdin", command + "\r"]))
+        seen = ""
+        while True:
+            raw = await asyncio.wait_for(connection.read_message(), timeout)
+            if raw is None:
+                raise RuntimeError(f"terminal closed; it printed {seen[-2000:]!r}")
+            kind, *rest = json.loads(raw)
+            if kind == "stdout":
+                seen += rest[0]
+                for line in seen.split("\n")[:-1]:  # whole lines only: output arrives in pieces
+                    if marker in line:
+                        connection.close()
+                        return line[line.index(marker) :].strip()
+
+    try:
+        return asyncio.run(converse())
+    finally:
+        server.session.delete(f"{server.url}/api/terminals/{name}", timeout=60)
+
+
+# Every child a server starts, and how its environment is read: a kernel for a notebook, one for a
+# console, one without a session (POST /api/kernels), and a terminal's shell.
+ENV_OF_A_KERNEL = "import json, os\nprint(json.dumps(dict(os.environ)))"
+ENV_OF_A_SHELL = 'python3 -c \'import base64,json,os; print("EN"+"V:"+base64.b64encode(json.dumps(dict(os.environ)).encode()).decode())\''
+
+
+def environments_of_children(server, notebook_path: str) -> dict[str, dict[str, str]]:
+    """The environment of each kind of process `server` starts for its user."""
+    import base64
+    import json
+
+    shell = run_in_terminal(server, ENV_OF_A_SHELL, "ENV:")
+    return {
+        "notebook": json.loads(run_in_kernel(server, notebook_path, ENV_OF_A_KERNEL).strip().splitlines()[-1]),
+        "console": json.loads(
+            run_in_kernel(server, notebook_path, ENV_OF_A_KERNEL, session_type="console").strip().splitlines()[-1]
+        ),
+        "sessionless": json.loads(run_in_kernel(server, None, ENV_OF_A_KERNEL).strip().splitlines()[-1]),
+        "terminal": json.loads(base64.b64decode(shell.removeprefix("ENV:"))),
+    }

@@ -5,8 +5,8 @@ Enabled for every server of the environment by `jupyter_server_config.d/onelake_
 adds `Retry-After` to the 503s the manager raises when OneLake throttles, installs
 OneLakeSessionManager in place of jupyter_server's own session manager (a configured one is left
 alone), so kernels learn where their notebook lives in OneLake, serves kernels their OneLake tokens
-(`relay`) and takes the broker secret out of the server's environment, which kernels and terminals
-inherit; when the server stops, it closes the manager's connections to OneLake and the broker. An ExtensionApp, because jupyter_server
+(`relay`, kernels only) and takes the broker's secret and address and JupyterHub's token out of the
+server's environment, which kernels and terminals inherit; when the server stops, it closes the manager's connections to OneLake and the broker. An ExtensionApp, because jupyter_server
 calls `stop_extension` of those (and of no plain module) on shutdown.
 """
 
@@ -40,9 +40,7 @@ class OneLakeExtension(ExtensionApp):
             self.log.debug("onelake_contents: the contents manager is not OneLake's; nothing to do")
             return
         serverapp.web_app.add_transform(RetryAfterTransform)
-        # kernels and terminals start with a copy of this environment; the manager has its settings
-        for name in config.SECRETS:
-            os.environ.pop(config.SETTINGS[name].env, None)
+        self._withhold_from_children()
         self.kernel_tokens = KernelTokens(lambda kernel_id: kernel_id in serverapp.kernel_manager)
         if type(serverapp.session_manager) is SessionManager:
             sessions = OneLakeSessionManager(
@@ -58,6 +56,23 @@ class OneLakeExtension(ExtensionApp):
             serverapp.session_manager.kernel_tokens = self.kernel_tokens
             serverapp.session_manager.token_url = self._url_for_kernels
         self.log.info("onelake_contents: %s", contents.info_string())
+
+    def _withhold_from_children(self) -> None:
+        """Kernels, terminals and every other child start with a copy of this environment: take
+        out what must not reach them (`config.WITHHELD_FROM_CHILDREN`). The manager has resolved its
+        settings; the identity provider and JupyterHub's clients in this server read their tokens
+        from the environment on first use, so they read them now."""
+        serverapp = self.serverapp
+        getattr(serverapp.identity_provider, "token", None)
+        holders = [serverapp.identity_provider]
+        for apps in serverapp.extension_manager.extension_apps.values():
+            holders.extend(apps)
+        for holder in holders:
+            hub_auth = getattr(holder, "hub_auth", None)
+            if hub_auth is not None:
+                getattr(hub_auth, "api_token", None)
+        for variable in config.WITHHELD_FROM_CHILDREN:
+            os.environ.pop(variable, None)
 
     def initialize_handlers(self) -> None:
         contents = self._ours()

@@ -41,6 +41,7 @@ from .settings import OneLakeSettings
 from .trust import NotebookTrust
 
 _COPY_SUFFIX = re.compile(r"\-Copy\d*\.")
+EXTENSION = "onelake_contents"  # the server extension's name (jupyter/extension.py)
 
 
 def _save_action(model=None, path="") -> str:
@@ -164,6 +165,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self._require_the_extension()
         self.resolve_settings()
         onelake_metrics.set_enabled(self.metrics)
         self.tracer = Tracing() if self.tracing else None
@@ -181,6 +183,19 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self._initialised = True
         if self.preferred_dir:
             self.preferred_dir = self.preferred_dir
+
+    def _require_the_extension(self) -> None:
+        """Fail closed: in a Jupyter server, the server extension is what keeps the broker secret,
+        the broker's address and JupyterHub's token out of kernels and terminals. A server whose
+        extension is not linked (an editable install skips its config file; an admin listed
+        `jpserver_extensions` without it) does not start."""
+        extensions = getattr(self.parent, "extension_manager", None)
+        if extensions is not None and not extensions.linked_extensions.get(EXTENSION):
+            raise TraitError(
+                "OneLakeContentsManager needs its server extension, which keeps the broker's secret and "
+                f"JupyterHub's token away from kernels and terminals: enable it with `jupyter server extension "
+                f"enable {EXTENSION}` or --ServerApp.jpserver_extensions=\"{{'{EXTENSION}': True}}\""
+            )
 
     def _new_store(self, retry_total: int) -> OneLakeStore:
         return OneLakeStore(
@@ -631,12 +646,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         return f"{self.settings.workspace}/{self._ol(path)}"
 
     def kernel_environment(self, path: str | None) -> dict[str, str]:
-        """What a kernel started for `path` gets: the OneLake settings but the broker's secret
-        (see `relay` for how kernels get tokens), and its notebook's place."""
+        """What a kernel started for `path` gets: the OneLake settings but the broker's secret and
+        address (kernels get tokens from their server, see `relay`), and its notebook's place."""
         env = {
             s.env: str(v)
             for name, s in config.SETTINGS.items()
-            if name not in config.SECRETS and (v := self.settings.values.get(name))
+            if s.env not in config.WITHHELD_FROM_CHILDREN and (v := self.settings.values.get(name))
         }
         if path:
             notebook = api_path(path)

@@ -5,13 +5,16 @@ pointed at its server: `ONELAKE_BROKER_URL` is the server's own address (on loop
 `ONELAKE_BROKER_TOKEN` a random token of that kernel. `GET <server>/onelake/token` with it answers
 as a broker does (`access_token`, `expires_on`, `expires_in`), with the OneLake token the server
 itself uses, so a kernel can do what its user can do in OneLake and no more. A kernel's token
-stops working when the kernel is shut down; it is never written to a file.
+stops working when the kernel is shut down; it is never written to a file. Only requests made on
+loopback, directly (no proxy's forwarding headers), are answered: a kernel token printed into a
+saved notebook is no OneLake token for whoever reaches the server through JupyterHub's proxy.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +22,11 @@ from contextvars import ContextVar
 
 from tornado import web
 
+from ..config import is_loopback
+
 TOKEN_PATH = "onelake/token"
+# Headers a proxy adds (configurable-http-proxy, nginx, ...); a kernel's direct request has none.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip")
 # the token issued inside `get_kernel_env`, bound to the kernel id once the kernel has started
 issued_token: ContextVar[str | None] = ContextVar("onelake_kernel_token", default=None)
 
@@ -78,7 +85,22 @@ class KernelTokenHandler(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": error, "error_description": description}))
 
+    def _from_beside(self) -> bool:
+        """Kernels run beside their server and reach it directly on loopback (or its Unix socket).
+        A request that came through a proxy (JupyterHub's public one, any other) carries forwarding
+        headers, and one from elsewhere a non-loopback peer: neither is a kernel of this server.
+        The peer is the socket's, whatever `X-Real-Ip` says (under JupyterHub tornado trusts it)."""
+        if any(header in self.request.headers for header in FORWARDING_HEADERS):
+            return False
+        context = self.request.connection.context
+        if getattr(context, "address_family", None) not in (socket.AF_INET, socket.AF_INET6):
+            return getattr(context, "address_family", None) == socket.AF_UNIX
+        return is_loopback(context.address[0])
+
     async def get(self) -> None:
+        if not self._from_beside():
+            self._refuse(403, "access_denied", "this server hands OneLake tokens only to its own kernels, on loopback")
+            return
         scheme, _, presented = self.request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip() or not self.tokens.valid(presented.strip()):
             self._refuse(401, "invalid_client", "not the token of a running kernel of this server")

@@ -1,7 +1,8 @@
 """OneLakeSessionManager: Jupyter's session manager, telling each kernel where OneLake is.
 
 Kernels run in a local folder, so jupyter_server's JPY_SESSION_NAME cannot say where their
-notebook lives; this adds the server's OneLake settings (ONELAKE_*, never the broker secret) and,
+notebook lives; this adds the server's OneLake settings (ONELAKE_*, never the broker's secret or
+address, nor JupyterHub's token: `config.WITHHELD_FROM_CHILDREN`) and,
 for a notebook, ONELAKE_NOTEBOOK_PATH (its path under the root), ONELAKE_NOTEBOOK_DIR (its folder
 as an fsspec path for `onelake_contents.fs()`) and ONELAKE_NOTEBOOK_URL (the folder's abfss://
 URL), taken from the contents manager's `kernel_environment()`. With `kernel_tokens` set (the
@@ -33,8 +34,8 @@ class OneLakeSessionManager(SessionManager):
 
     def get_kernel_env(self, path, name=None):
         env = super().get_kernel_env(path, name)
-        for name_ in config.SECRETS:
-            env.pop(config.SETTINGS[name_].env, None)
+        for variable in config.WITHHELD_FROM_CHILDREN:
+            env.pop(variable, None)
         describe = getattr(self.contents_manager, "kernel_environment", None)
         if describe is not None:
             env.update(describe(path))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 
-from tests.servers import run_in_kernel
+from tests.conftest import WORKSPACE
+from tests.manager.conftest import ROOT
+from tests.servers import JupyterServer, environments_of_children, run_in_kernel
 
 CODE = """
 import os, pandas, onelake_contents
@@ -62,3 +65,66 @@ def test_a_kernel_without_a_session_inherits_no_broker_secret(server, lake):
     env = json.loads(run_in_kernel(server, None, SNOOP))
     assert "ONELAKE_BROKER_TOKEN" not in env and "ONELAKE_BROKER_TOKEN_FILE" not in env
     assert lake.broker_token not in json.dumps(env)
+
+
+# What each child of the server gets (README, "Kernels"): a notebook's or a console's kernel the
+# relay's address and a token of its own; a kernel without a session and a terminal nothing of
+# the broker. None inherits the broker's secret or address, the settings file, a JupyterHub token
+# or the server's login token.
+NEVER_INHERITED = (
+    "ONELAKE_BROKER_TOKEN_FILE",
+    "ONELAKE_CONFIG",
+    "JUPYTERHUB_API_TOKEN",
+    "JPY_API_TOKEN",
+    "JUPYTER_TOKEN",
+)
+
+
+def assert_children_get_what_the_readme_says(envs: dict, relay: str, secrets: tuple[str, ...]) -> None:
+    for kind, env in envs.items():
+        assert not [name for name in NEVER_INHERITED if name in env], (kind, sorted(env))
+        assert not [s for s in secrets if s and s in json.dumps(env)], kind
+    for kind in ("notebook", "console"):
+        assert envs[kind]["ONELAKE_BROKER_URL"] == relay, kind
+        assert len(envs[kind]["ONELAKE_BROKER_TOKEN"]) >= 32, kind
+    assert envs["notebook"]["ONELAKE_BROKER_TOKEN"] != envs["console"]["ONELAKE_BROKER_TOKEN"]
+    for kind in ("sessionless", "terminal"):
+        assert "ONELAKE_BROKER_URL" not in envs[kind] and "ONELAKE_BROKER_TOKEN" not in envs[kind], kind
+
+
+def test_each_kind_of_child_gets_exactly_what_the_readme_says(server, folder, lake):
+    server.api("POST", folder, json={"type": "notebook"})
+    envs = environments_of_children(server, f"{folder}/Untitled.ipynb")
+    assert_children_get_what_the_readme_says(envs, server.url, (lake.broker_token, server.token))
+
+
+def test_the_relay_answers_only_requests_made_beside_the_server(server, folder):
+    server.api("POST", folder, json={"type": "notebook"})
+    # a kernel asks its relay with and without a proxy's forwarding headers, while it runs
+    code = """
+import json, os, requests
+url, token = os.environ["ONELAKE_BROKER_URL"] + "/onelake/token", os.environ["ONELAKE_BROKER_TOKEN"]
+answers = {"direct": requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code}
+for header in ("X-Forwarded-For", "X-Real-Ip", "Forwarded"):
+    answer = requests.get(url, headers={"Authorization": f"Bearer {token}", header: "203.0.113.7"}, timeout=10)
+    answers[header] = [answer.status_code, answer.json()["error_description"], "access_token" in answer.text]
+print(json.dumps(answers))
+"""
+    answers = json.loads(run_in_kernel(server, f"{folder}/Untitled.ipynb", code).strip().splitlines()[-1])
+    assert answers.pop("direct") == 200
+    for header, (status, reason, leaked) in answers.items():
+        assert (status, leaked) == (403, False), header
+        assert reason == "this server hands OneLake tokens only to its own kernels, on loopback"
+
+
+def test_a_server_without_the_extension_does_not_start(lake, tmp_path):
+    """Fail closed: the extension keeps secrets from kernels; without it the manager refuses."""
+    jupyter = JupyterServer(lake.info, WORKSPACE, ROOT, tmp_path, extensions={"onelake_contents": False})
+    with pytest.raises(RuntimeError, match="jupyter server exited") as caught:
+        jupyter.start()
+    assert jupyter.process.returncode != 0
+    assert (
+        "OneLakeContentsManager needs its server extension, which keeps the broker's secret and JupyterHub's token "
+        "away from kernels and terminals: enable it with `jupyter server extension enable onelake_contents`"
+    ) in str(caught.value)
+    assert lake.broker_token not in jupyter.log()
