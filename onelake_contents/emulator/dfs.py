@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import bisect
-from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -23,6 +22,7 @@ from .protocol import (
     http_date,
     non_negative_int,
     positive_int,
+    rename_source,
 )
 from .state import (
     Conditions,
@@ -119,9 +119,7 @@ class DfsOperations(Operations):
 
     async def op_RenamePath(self, call: Call) -> web.Response:
         ws = self._ws(call)
-        source_header = call.headers["x-ms-rename-source"].split("?", 1)[0]
-        source_ws, _, source_path = unquote(source_header).lstrip("/").partition("/")
-        source_path = source_path.rstrip("/")
+        source_ws, source_path = rename_source(call.headers)
         if source_ws != ws.name:
             raise StorageError(400, "InvalidRenameSourcePath", "OneLake renames only within one workspace.")
         source = ws.nodes.get(source_path)

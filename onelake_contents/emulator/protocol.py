@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -59,6 +60,24 @@ CONTENT_SETTINGS_OUT = {
     "cache_control": "Cache-Control",
 }
 BAD_REQUEST = {"api": "blob", "operation": "Invalid"}
+
+
+def split_resource(raw: str) -> tuple[str, str]:
+    """`workspace/path` (percent-encoded, as in a URL or `x-ms-rename-source`) as (workspace,
+    path); empty, `.` and `..` segments are refused, whichever header or URL they come in."""
+    workspace, _, rest = raw.lstrip("/").partition("/")
+    workspace = unquote(workspace)
+    path = unquote(rest).rstrip("/")
+    if path and any(part in ("", ".", "..") for part in path.split("/")):
+        raise StorageError(400, "InvalidResourceName", "The specifed resource name contains invalid characters.")
+    if len(path) > 1024 * 4:
+        raise StorageError(400, "InvalidResourceName", "The resource name is too long.")
+    return workspace, path
+
+
+def rename_source(headers) -> tuple[str, str]:
+    """The (workspace, path) a rename moves, from `x-ms-rename-source` (a SAS query is cut off)."""
+    return split_resource(headers["x-ms-rename-source"].split("?", 1)[0])
 
 
 def http_date(epoch: float) -> str:

@@ -36,6 +36,8 @@ from .protocol import (
     classify,
     http_date,
     quoted,
+    rename_source,
+    split_resource,
 )
 from .state import (
     MAX_PUT_BLOB_BYTES,
@@ -79,7 +81,7 @@ class OneLakeServer(DfsOperations, BlobOperations):
         fault = None
         call = None
         try:
-            workspace, path = self._split(raw)
+            workspace, path = split_resource(raw)
             api, operation = classify(request.method, request.query, request.headers, workspace, path)
         except StorageError as error:
             workspace, path = "", raw
@@ -118,17 +120,6 @@ class OneLakeServer(DfsOperations, BlobOperations):
         )
         # After an injected reset the transport is gone; what is returned here is never sent.
         return response if response is not None else web.Response(status=500)
-
-    @staticmethod
-    def _split(raw: str) -> tuple[str, str]:
-        workspace, _, rest = raw.partition("/")
-        workspace = unquote(workspace)
-        path = unquote(rest).rstrip("/")
-        if path and any(part in ("", ".", "..") for part in path.split("/")):
-            raise StorageError(400, "InvalidResourceName", "The specifed resource name contains invalid characters.")
-        if len(path) > 1024 * 4:
-            raise StorageError(400, "InvalidResourceName", "The resource name is too long.")
-        return workspace, path
 
     async def serve(self, call: Call, fault: str | None) -> web.StreamResponse:
         self._authenticate(call)
@@ -180,12 +171,11 @@ class OneLakeServer(DfsOperations, BlobOperations):
         if call.operation == "ListPaths":
             path = call.query.get("directory", "").strip("/")
         elif call.operation == "RenamePath":
-            source_header = unquote(call.headers["x-ms-rename-source"].split("?", 1)[0])
-            source = source_header.lstrip("/").partition("/")[2].rstrip("/")
+            source_ws, source = rename_source(call.headers)
         call.visible = self.access.authorize(principal, call.operation, path, source)
-        target = f"{call.workspace}/{call.path}"
+        targets = [f"{call.workspace}/{call.path}"] + ([f"{source_ws}/{source}"] if source is not None else [])
         for prefix in self.denied:
-            if target == prefix or target.startswith(prefix.rstrip("/") + "/"):
+            if any(t == prefix or t.startswith(prefix.rstrip("/") + "/") for t in targets):
                 raise denied()
 
     @staticmethod

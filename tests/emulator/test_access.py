@@ -138,3 +138,24 @@ def test_a_token_of_nobody_in_the_workspace_is_403(lake):
     )
     assert response.status_code == 403
     assert response.headers["x-ms-error-code"] == "AuthorizationPermissionMismatch"
+
+
+def test_a_rename_source_is_checked_as_strictly_as_its_destination(lake):
+    token = requests.get(
+        f"{lake.broker_url}/onelake/token",
+        headers={"Authorization": f"Bearer {lake.user_tokens['alice']}"},
+        verify=lake.ca_file,
+        timeout=10,
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "x-ms-version": "2023-11-03"}
+    for source in (f"{HOME}/alice/../bob/secret.txt", f"{HOME}/alice/%2e%2e/bob/secret.txt", f"{HOME}/alice//x"):
+        answer = requests.put(
+            f"{lake.endpoint}/{WS}/{HOME}/alice/taken.txt",
+            headers={**headers, "x-ms-rename-source": f"/{WS}/{source}"},
+            verify=lake.ca_file,
+            timeout=10,
+        )
+        assert (answer.status_code, answer.headers.get("x-ms-error-code")) == (400, "InvalidResourceName"), source
+    admin = clients(lake, None)[0].get_file_system_client(WS)
+    assert admin.get_file_client(f"{HOME}/bob/secret.txt").download_file().readall().startswith(b"bytes of")
+    assert not admin.get_file_client(f"{HOME}/alice/taken.txt").exists()
