@@ -8,7 +8,10 @@
 #   user's Jupyter tree is <item>/Files/home/<name>) or `files` (everyone's root is <item>/Files;
 #   the file browser shows home/<name> and the read-only shared/).
 # No broker secret is handed to anyone: a user's server presents its own JupyterHub API token to
-# the broker, which asks the hub whose it is and issues a OneLake token for that user only.
+# the broker, which asks the hub whose it is and issues a OneLake token for that user only, and only
+# when the token carries the custom scope `custom:onelake:token!user=<name>` (below): the tokens of
+# other servers and services a user visits name the user too, and must not become OneLake tokens.
+import atexit
 import os
 import shutil
 import sys
@@ -17,7 +20,11 @@ from pathlib import Path
 
 c = get_config()  # noqa: F821 - provided by JupyterHub
 
-state = Path(os.environ.get("ONELAKE_HUB_DIR") or tempfile.mkdtemp(prefix="onelake-hub-"))
+if os.environ.get("ONELAKE_HUB_DIR"):
+    state = Path(os.environ["ONELAKE_HUB_DIR"])  # its owner removes it
+else:
+    state = Path(tempfile.mkdtemp(prefix="onelake-hub-"))
+    atexit.register(shutil.rmtree, state, ignore_errors=True)
 item = os.environ.get("ONELAKE_ITEM", "Team.Lakehouse")
 layout = os.environ.get("ONELAKE_HUB_LAYOUT", "home")
 if layout not in ("home", "files"):
@@ -42,19 +49,35 @@ c.Authenticator.allow_all = True
 c.JupyterHub.spawner_class = "simple"  # every server runs as this OS user (no isolation between them)
 c.SimpleLocalProcessSpawner.home_dir_template = str(state / "users" / "{username}")
 
+# The broker's permission: a user holds it for themselves, and their server's own token (the
+# `server` role) carries it; JupyterHub gives a token only scopes its owner holds, so both roles
+# need it. OAuth tokens of servers and services the user visits, and tokens made with other scopes,
+# do not carry it. The other scopes are JupyterHub's defaults for these roles.
+c.JupyterHub.custom_scopes = {
+    "custom:onelake:token": {"description": "Ask the OneLake token broker for a OneLake token as this user."}
+}
+c.JupyterHub.load_roles = [
+    {"name": "user", "scopes": ["self", "custom:onelake:token!user"]},
+    {"name": "server", "scopes": ["users:activity!user", "access:servers!server", "custom:onelake:token!user"]},
+]
+
 # A service with admin rights for scripts (tests, `make bench-hub`): its token in ONELAKE_HUB_ADMIN_TOKEN.
 admin_token = os.environ.get("ONELAKE_HUB_ADMIN_TOKEN")
 if admin_token:
     c.JupyterHub.services = [{"name": "onelake-admin", "api_token": admin_token}]
-    c.JupyterHub.load_roles = [
+    c.JupyterHub.load_roles.append(
         {
             "name": "onelake-admin",
-            "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users"],
+            "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users", "shares"],
             "services": ["onelake-admin"],
         }
-    ]
+    )
 
-c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+# The server starts in the user's home, which notebook code can write: `-P` keeps the working
+# directory off sys.path and `-s` leaves out the user's site-packages, so no file planted there
+# (`~/jupyterhub/__init__.py`, a `usercustomize.py`) runs inside the next server, which holds its
+# JupyterHub token. Kernels keep Python's usual path (their code is the user's own anyway).
+c.Spawner.cmd = [sys.executable, "-P", "-s", "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
@@ -80,12 +103,17 @@ if layout == "files":
     c.Spawner.default_url = "/lab/tree/home/{username}"
 
 
+def _private_folder(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def _per_user_args(spawner) -> None:
-    """What differs per user on the command line: the Y store's temporary file."""
-    scratch = Path(tempfile.gettempdir()) / f"onelake-hub-{os.getpid()}" / spawner.user.name
-    scratch.mkdir(parents=True, exist_ok=True)
-    kernels = Path(spawner.home_dir if hasattr(spawner, "home_dir") else scratch) / "work"
-    kernels.mkdir(parents=True, exist_ok=True)
+    """What differs per user on the command line: the Y store's file, in a private (0700) scratch
+    folder of the hub's state, removed with it when the hub stops."""
+    scratch = _private_folder(state / "scratch" / spawner.user.name)
+    kernels = _private_folder(Path(spawner.home_dir if hasattr(spawner, "home_dir") else scratch) / "work")
     spawner.args = [
         "--ServerApp.contents_manager_class=onelake_contents.OneLakeContentsManager",
         # bodies above max_content_bytes (plus base64/JSON overhead) are refused before being buffered

@@ -52,11 +52,13 @@ class HubStack:
         headers = {"Authorization": f"token {self.admin_token}", **kwargs.pop("headers", {})}
         return self.session.request(method, f"{self.url}/hub/api/{path.lstrip('/')}", headers=headers, **kwargs)
 
-    def user_token(self, name: str) -> str:
-        """A JupyterHub API token of user `name` (created with the user when needed)."""
+    def user_token(self, name: str, scopes: list[str] | None = None) -> str:
+        """A JupyterHub API token of user `name` (created with the user when needed), with all of
+        the user's scopes or only `scopes`."""
         if self.api("GET", f"users/{quote(name)}").status_code == 404:
             self.api("POST", f"users/{quote(name)}").raise_for_status()
-        answer = self.api("POST", f"users/{quote(name)}/tokens", json={"note": "onelake-contents"})
+        request = {"note": "onelake-contents", **({"scopes": scopes} if scopes is not None else {})}
+        answer = self.api("POST", f"users/{quote(name)}/tokens", json=request)
         answer.raise_for_status()
         return answer.json()["token"]
 
@@ -77,8 +79,14 @@ class HubStack:
             time.sleep(0.25)
         raise RuntimeError(f"{name}'s server did not start in {timeout:.0f} s: {self.log()}")
 
-    def stop_server(self, name: str) -> None:
+    def stop_server(self, name: str, timeout: float = 60) -> None:
+        """Stop user `name`'s server and wait until the hub says it is gone."""
         self.api("DELETE", f"users/{quote(name)}/server")
+        deadline = time.monotonic() + timeout
+        while self.api("GET", f"users/{quote(name)}").json().get("servers", {}).get(""):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name}'s server did not stop in {timeout:.0f} s: {self.log()}")
+            time.sleep(0.25)
 
     def log(self) -> str:
         try:

@@ -8,12 +8,17 @@ on the emulator with OneLake security: each user's server works in OneLake as th
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shutil
+import stat
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
+import jwt
+import psutil
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
@@ -21,7 +26,8 @@ from azure.storage.filedatalake import DataLakeServiceClient
 
 from onelake_contents.credential import BrokerCredential
 from onelake_contents.hubdemo import ITEM, WORKSPACE, start_hub
-from tests.servers import run_in_kernel
+from tests.manager.test_kernels import assert_children_get_what_the_readme_says
+from tests.servers import environments_of_children, run_in_kernel
 
 CHP = shutil.which("configurable-http-proxy") or str(Path(sys.prefix) / "node_modules/.bin/configurable-http-proxy")
 pytestmark = pytest.mark.skipif(
@@ -267,3 +273,121 @@ def test_the_many_users_benchmark_runs_clean_in_its_ci_size(capsys):
     out = capsys.readouterr().out
     assert '"errors": 0, "lost_writes": 0, "users": 3' in out
     assert "| save notebook |" in out and "(3 servers)" in out
+
+
+# ---- what a token must carry to become a OneLake token (README, "The token broker contract") ----
+def broker_answer(stack, token: str) -> requests.Response:
+    return requests.get(
+        f"{stack.emulator.broker_url}/onelake/token",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=stack.emulator.ca_file,
+        timeout=30,
+    )
+
+
+def oauth_token_seen_by_the_server_visited(stack, owner: str, visitor: str) -> str:
+    """`visitor` logs in to the hub, opens `owner`'s server (shared with them) and authorizes it:
+    the OAuth token `owner`'s server then holds for the visitor, read from its cookie."""
+    assert stack.api("POST", f"shares/{owner}/", json={"user": visitor}).status_code in (200, 201)
+    browser = requests.Session()
+    login = browser.get(f"{stack.url}/hub/login", timeout=60)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', login.text).group(1)
+    logged_in = browser.post(
+        f"{stack.url}/hub/login", data={"username": visitor, "password": "", "_xsrf": xsrf}, timeout=60
+    )
+    assert logged_in.status_code == 200, logged_in.text[:500]
+    consent = browser.get(f"{stack.url}/user/{owner}/lab", timeout=60)
+    assert "/hub/api/oauth2/authorize" in consent.url, consent.url  # the hub asks the visitor first
+    form = {"_xsrf": re.search(r'name="_xsrf" value="([^"]+)"', consent.text).group(1)}
+    form["scopes"] = re.findall(r'name="scopes" value="([^"]+)"', consent.text)
+    authorized = browser.post(consent.url, data=form, timeout=60)
+    assert authorized.status_code == 200 and authorized.url.endswith(f"/user/{owner}/lab"), authorized.url
+    cookie = browser.cookies.get(f"jupyterhub-user-{owner}", path=f"/user/{owner}/")
+    # tornado's signed cookie: 2|1:0|<len>:<time>|<len>:<name>|<len>:<base64 value>|<signature>
+    return base64.b64decode(cookie.split("|")[4].split(":", 1)[1]).decode()
+
+
+def test_only_a_servers_own_token_becomes_a_onelake_token(home_hub):
+    stack, users = home_hub
+    alice = users["alice"]
+    refused = {
+        "bob's OAuth token, as alice's server sees it": oauth_token_seen_by_the_server_visited(stack, "alice", "bob"),
+        "a token with no scopes": stack.user_token("bob", scopes=[]),
+        "a read:users:name token": stack.user_token("bob", scopes=["read:users:name!user=bob"]),
+        "an access:servers token": stack.user_token("bob", scopes=["access:servers!server=alice/"]),
+    }
+    for what, token in refused.items():
+        whoami = requests.get(f"{stack.url}/hub/api/user", headers={"Authorization": f"token {token}"}, timeout=30)
+        assert whoami.status_code == 200 and whoami.json()["name"] == "bob", what  # a good token of bob's
+        answer = broker_answer(stack, token)
+        assert answer.status_code == 403, (what, answer.status_code, answer.text)
+        assert (
+            answer.json()["error_description"] == "this JupyterHub token lacks the scope custom:onelake:token!user=bob"
+        )
+    # a user's own token, with all the user's scopes, and the token each server was started with
+    assert broker_answer(stack, alice.token).status_code == 200
+    code = "import os; print(open(f'/proc/{os.getppid()}/environ', 'rb').read().split(b'JUPYTERHUB_API_TOKEN=')[1].split(b'\\0')[0].decode())"
+    alice.api("PUT", "own.ipynb", json={"type": "notebook", "content": NOTEBOOK})
+    servers_token = run_in_kernel(alice, "own.ipynb", code).strip()
+    answer = broker_answer(stack, servers_token)
+    assert answer.status_code == 200
+    claims = jwt.decode(answer.json()["access_token"], options={"verify_signature": False})
+    assert claims["name"] == "alice"
+
+
+def test_each_kind_of_child_of_a_hub_server_gets_exactly_what_the_readme_says(home_hub):
+    stack, users = home_hub
+    alice = users["alice"]
+    alice.api("PUT", "env.ipynb", json={"type": "notebook", "content": NOTEBOOK})
+    envs = environments_of_children(alice, "env.ipynb")
+    relay = envs["notebook"]["ONELAKE_BROKER_URL"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/user/alice", relay), relay
+    assert_children_get_what_the_readme_says(envs, relay, (alice.token, stack.admin_token))
+
+
+def test_the_relay_refuses_a_kernel_token_that_comes_through_the_hubs_proxy(home_hub):
+    stack, users = home_hub
+    alice = users["alice"]
+    alice.api("PUT", "relay.ipynb", json={"type": "notebook", "content": NOTEBOOK})
+    code = f"""
+import json, os, requests
+token = os.environ["ONELAKE_BROKER_TOKEN"]
+def ask(base):
+    answer = requests.get(base + "/onelake/token", headers={{"Authorization": "Bearer " + token}}, timeout=30)
+    return [answer.status_code, "access_token" in answer.text]
+print(json.dumps({{"direct": ask(os.environ["ONELAKE_BROKER_URL"]), "proxy": ask("{stack.url}/user/alice")}}))
+"""
+    answers = json.loads(run_in_kernel(alice, "relay.ipynb", code).strip().splitlines()[-1])
+    assert answers == {"direct": [200, True], "proxy": [403, False]}
+
+
+def test_a_module_planted_in_the_home_is_not_imported_by_the_next_server(home_hub):
+    stack, users = home_hub
+    alice = users["alice"]
+    home = stack.state / "users" / "alice"
+    marker = stack.state / "planted-module-ran"
+    planted = home / "jupyterhub"
+    planted.mkdir(parents=True, exist_ok=True)
+    (planted / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    try:
+        stack.stop_server("alice")
+        stack.start_server("alice")
+        assert alice.names() is not None
+        assert not marker.exists()
+    finally:
+        shutil.rmtree(planted)
+
+
+def test_scratch_space_is_private_and_gone_when_the_hub_stops(tmp_path):
+    stack = start_hub(layout="home", users=("carol",), log_path=tmp_path / "hub.log")
+    try:
+        HubUser(stack, "carol")
+        scratch = stack.state / "scratch" / "carol"
+        assert scratch.is_dir() and stat.S_IMODE(scratch.stat().st_mode) == 0o700
+        assert stat.S_IMODE(stack.state.stat().st_mode) == 0o700
+        assert f"--SQLiteYStore.db_path={scratch / 'ystore.db'}" in " ".join(
+            " ".join(p.cmdline()) for p in psutil.Process(stack.process.pid).children(recursive=True)
+        )
+    finally:
+        stack.stop()
+    assert not stack.state.exists()
