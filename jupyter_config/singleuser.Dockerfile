@@ -8,7 +8,7 @@ USER ${NB_UID}
 
 # the fsspec extra gives kernels onelake_contents.fs(); jupyterhub provides jupyterhub-singleuser
 RUN pip install --no-cache-dir "/tmp/onelake-contents[fsspec]" "jupyterhub>=5" "jupyterlab>=4.1" \
-        "jupyter-collaboration>=3" \
+        "jupyter-collaboration>=3" "pandas>=2" \
     && mkdir -p /home/jovyan/work \
     && rm -rf /tmp/onelake-contents
 

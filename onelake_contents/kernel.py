@@ -49,14 +49,19 @@ def fs(**overrides):
         ) from None
     from azure.storage.blob.aio import BlobServiceClient
 
+    from .storage.store import InteractiveRetry
+
     options = storage_options(**overrides)
     ca_file = _settings(**overrides).ca_file
     filesystem = AzureBlobFileSystem(**options)
-    if ca_file:
-        # adlfs builds its client without TLS options; a private CA (or the emulator's) needs one
-        filesystem.service_client = BlobServiceClient(
-            f"https://{options['account_host']}", credential=options["credential"], connection_verify=ca_file
-        )
+    # adlfs builds its client without TLS or retry options: a private CA (or the emulator's) needs
+    # one, and the storage SDK's own retries wait ~85 s before reporting that the broker said no
+    filesystem.service_client = BlobServiceClient(
+        f"https://{options['account_host']}",
+        credential=options["credential"],
+        connection_verify=ca_file or True,
+        retry_policy=InteractiveRetry(),
+    )
     return filesystem
 
 

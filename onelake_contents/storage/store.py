@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import aiohttp
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ResourceModifiedError
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceModifiedError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
@@ -193,6 +193,8 @@ class InteractiveRetry(ExponentialRetry):
         return delay
 
     def increment(self, settings, request, response=None, error=None) -> bool:
+        if isinstance(error, ClientAuthenticationError) and error.response is None:
+            return False  # no token: the credential has asked (and retried) the broker already
         retrying = super().increment(settings, request, response=response, error=error)
         if retrying:
             metrics.count_retry(retry_reason(response, error))
