@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
+HUB_STAMP := $(VENV)/.installed-hub
 # configurable-http-proxy (JupyterHub's proxy, from npm), kept in the venv with its npm cache
 CHP := $(VENV)/node_modules/.bin/configurable-http-proxy
 
@@ -26,10 +27,15 @@ $(DEMO_STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
 	$(enable_extension)
 	touch $(DEMO_STAMP)
 
+$(HUB_STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
+	$(BIN)/python -m pip install -q -e ".[hub]"
+	$(enable_extension)
+	touch $(HUB_STAMP) $(DEMO_STAMP)
+
 $(STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e ".[test]"
 	$(enable_extension)
-	touch $(STAMP) $(DEMO_STAMP)
+	touch $(STAMP) $(DEMO_STAMP) $(HUB_STAMP)
 
 $(CHP): $(VENV)/bin/python
 	npm install --prefix $(VENV) --cache $(VENV)/.npm-cache --no-fund --no-audit --silent configurable-http-proxy
@@ -40,8 +46,9 @@ demo: $(DEMO_STAMP)
 	exec $(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
 
 # JupyterHub on an embedded OneLake with users alice, bob and carol, on http://127.0.0.1:8000 until
-# Ctrl-C. ARGS="--layout files" gives everyone the root <item>/Files (home/<name> and shared/).
-hub: $(STAMP) $(CHP)
+# Ctrl-C. ARGS="--layout files" gives everyone the root <item>/Files (home/<name> and shared/);
+# ARGS="--port N" another port. It installs the hub extra only (not the test toolchain).
+hub: $(HUB_STAMP) $(CHP)
 	exec $(BIN)/python -m onelake_contents.hubdemo $(ARGS)
 
 # The whole suite. pytest exits 5 when it collects nothing, which fails this target too.

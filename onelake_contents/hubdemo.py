@@ -12,6 +12,7 @@ temporary directory, removed at the end.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import shutil
@@ -31,6 +32,39 @@ from .emulator import Emulator
 HUB_CONFIG = Path(__file__).resolve().parent.parent / "jupyter_config" / "jupyterhub_config.py"
 WORKSPACE = "team"
 ITEM = "Team.Lakehouse"
+HUB_MODULES = ("jupyterhub", "jupyterlab", "psutil")
+INSTALL_HINT = 'pip install "onelake-contents[hub]" (and configurable-http-proxy from npm)'
+SAMPLE_CSV = b"region,sales\nnorth,120\nsouth,95\neast,143\nwest,88\n"
+SAMPLE_CODE = f"""import os, onelake_contents, pandas
+fs = onelake_contents.fs()
+shared = os.environ["ONELAKE_WORKSPACE"] + "/{ITEM}/Files/shared"
+with fs.open(shared + "/sales.csv") as f:
+    sales = pandas.read_csv(f)
+sales"""
+
+
+def seed_samples(emulator, users: tuple[str, ...]) -> None:
+    """What `make hub` starts with: a CSV in the read-only `shared/` and, in each user's home, a
+    notebook that reads it from a kernel."""
+    import nbformat
+
+    namespace = emulator.namespace
+    workspace = namespace.workspaces[WORKSPACE]
+    namespace.write_file(workspace, f"{ITEM}/Files/shared/sales.csv", SAMPLE_CSV)
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                "# Shared data\n\n`shared/` is readable by every user and writable by none (OneLake "
+                "security). Your kernel reads it with your own OneLake identity:"
+            ),
+            nbformat.v4.new_code_cell(SAMPLE_CODE),
+        ],
+        metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    )
+    for user in users:
+        namespace.write_file(
+            workspace, f"{ITEM}/Files/home/{user}/Shared data.ipynb", nbformat.writes(notebook).encode()
+        )
 
 
 @dataclass
@@ -130,13 +164,17 @@ def start_hub(
     password: str = "",
     log_path: Path | None = None,
     timeout: float = 120,
+    samples: bool = False,
 ) -> HubStack:
-    """The emulator (users, `shared/`, broker in hub mode) and JupyterHub on it, ready."""
+    """The emulator (users, `shared/`, broker in hub mode) and JupyterHub on it, ready; `samples`
+    puts sample data in `shared/` and a notebook reading it in each user's home."""
     state = Path(tempfile.mkdtemp(prefix="onelake-hub-"))
     api_port, port = free_port(), port or free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     emulator = Emulator({WORKSPACE: [ITEM]}, users=list(users), latency_ms=latency_ms, hub_api_url=f"{api_url}/hub/api")
     info = emulator.start()
+    if samples:
+        seed_samples(emulator, users)
     admin_token = secrets.token_hex(24)
     env = {
         **os.environ,
@@ -185,16 +223,24 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m onelake_contents.hubdemo",
         description="JupyterHub on a local OneLake emulator with a few users, until Ctrl-C (development only).",
     )
-    parser.add_argument("--port", type=int, default=8000, help="the hub's public port (default 8000)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help='the hub\'s public port (default 8000; make hub ARGS="--port N")'
+    )
     parser.add_argument(
         "--layout", choices=("home", "files"), default="home", help="each root: the user's home, or Files"
     )
     parser.add_argument("--user", action="append", help="a user (repeatable; default alice, bob, carol)")
     parser.add_argument("--password", default="", help="the one password every user logs in with (default: any)")
     args = parser.parse_args(argv)
+    from .emulator import missing_modules
+
+    proxy = shutil.which("configurable-http-proxy") or Path(sys.prefix) / "node_modules/.bin/configurable-http-proxy"
+    if missing_modules() or any(importlib.util.find_spec(m) is None for m in HUB_MODULES) or not Path(proxy).exists():
+        print(f"the hub demo needs the hub extra: {INSTALL_HINT}", file=sys.stderr)
+        return 2
     users = tuple(args.user or ("alice", "bob", "carol"))
     stopping = catch_sigterm()
-    stack = start_hub(layout=args.layout, users=users, port=args.port, password=args.password)
+    stack = start_hub(layout=args.layout, users=users, port=args.port, password=args.password, samples=True)
     print(f"JupyterHub on OneLake: {stack.url}/hub/login (users: {', '.join(users)}; others are added on login)")
     print(f"OneLake emulator: {stack.emulator.endpoint}; the hub's log: {stack.log_path}. Ctrl-C stops everything.")
     return serve_until_stopped(stack.process, stack.stop, stopping)

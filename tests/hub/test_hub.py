@@ -378,10 +378,14 @@ def test_a_module_planted_in_the_home_is_not_imported_by_the_next_server(home_hu
         shutil.rmtree(planted)
 
 
-def test_scratch_space_is_private_and_gone_when_the_hub_stops(tmp_path):
-    stack = start_hub(layout="home", users=("carol",), log_path=tmp_path / "hub.log")
+def test_make_hubs_samples_read_from_a_kernel_and_its_scratch_space_is_private_and_gone_on_stop(tmp_path):
+    stack = start_hub(layout="home", users=("carol",), log_path=tmp_path / "hub.log", samples=True)
     try:
-        HubUser(stack, "carol")
+        carol = HubUser(stack, "carol")
+        assert carol.names() == ["Shared data.ipynb"]
+        cell = carol.api("GET", "Shared data.ipynb").json()["content"]["cells"][1]["source"]
+        printed = run_in_kernel(carol, "Shared data.ipynb", cell + "\nprint(int(sales['sales'].sum()))")
+        assert printed.strip().splitlines()[-1] == "446"
         scratch = stack.state / "scratch" / "carol"
         assert scratch.is_dir() and stat.S_IMODE(scratch.stat().st_mode) == 0o700
         assert stat.S_IMODE(stack.state.stat().st_mode) == 0o700
