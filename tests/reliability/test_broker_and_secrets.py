@@ -143,3 +143,22 @@ async def test_no_secret_in_logs_errors_or_events(emulator, caplog):
     assert emulator.broker_token not in everything
     assert not JWT.search(everything)
     assert all(emulator.broker_url in e for e in errors)
+
+
+def test_a_token_given_as_a_trait_wins_over_a_token_file_in_the_environment(lake, tmp_path):
+    """The documented order (trait > env > file) holds for the token and its file together."""
+    stale = tmp_path / "another-token"
+    stale.write_text("a token the broker does not know")
+    server = JupyterServer(
+        lake.info,
+        WORKSPACE,
+        ROOT,
+        tmp_path,
+        f"--OneLakeContentsManager.broker_token={lake.broker_token}",
+        env={"ONELAKE_BROKER_TOKEN": "", "ONELAKE_BROKER_TOKEN_FILE": str(stale)},
+    ).start()
+    try:
+        assert put_text(server, "trait.txt", "saved").status_code == 201
+        assert lake.namespace.workspaces[WORKSPACE].nodes[f"{ROOT}/trait.txt"].data == b"saved"
+    finally:
+        server.stop()
