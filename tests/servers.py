@@ -115,12 +115,17 @@ class JupyterServer:
 
 
 def run_in_kernel(
-    server, notebook_path: str | None, code: str, timeout: float = 120, session_type: str = "notebook"
+    server,
+    notebook_path: str | None,
+    code: str,
+    timeout: float = 120,
+    session_type: str = "notebook",
+    kernel_name: str = "python3",
 ) -> str:
     """Start a session for a notebook (or a console: `session_type`) through the REST API (None: a
-    kernel without a session), run code in its kernel over the websocket, and return what it
-    printed (raises with the traceback on an error). `server` has `url` (with any base URL),
-    `token` and an authenticated `session`."""
+    kernel without a session), run code in its kernel (`kernel_name`) over the websocket, and
+    return what it printed (raises with the traceback on an error). `server` has `url` (with any
+    base URL), `token` and an authenticated `session`."""
     import asyncio
     import json
     import uuid
@@ -129,13 +134,13 @@ def run_in_kernel(
     from tornado.websocket import websocket_connect
 
     if notebook_path is None:  # a kernel of its own, as POST /api/kernels starts one
-        started = server.session.post(f"{server.url}/api/kernels", json={"name": "python3"}, timeout=60)
+        started = server.session.post(f"{server.url}/api/kernels", json={"name": kernel_name}, timeout=60)
         started.raise_for_status()
         kernel_id, cleanup = started.json()["id"], f"{server.url}/api/kernels/{started.json()['id']}"
     else:
         session = server.session.post(
             f"{server.url}/api/sessions",
-            json={"path": notebook_path, "type": session_type, "name": notebook_path, "kernel": {"name": "python3"}},
+            json={"path": notebook_path, "type": session_type, "name": notebook_path, "kernel": {"name": kernel_name}},
             timeout=60,
         )
         session.raise_for_status()
