@@ -21,4 +21,3 @@ c.FileIdExtension.file_id_manager_class = "jupyter_server_fileid.manager.Arbitra
 # real-time collaboration's edit history: a temporary file of this run, not a lasting local copy
 c.YDocExtension.ystore_class = "jupyter_server_ydoc.stores.SQLiteYStore"
 c.SQLiteYStore.db_path = tempfile.mkdtemp(prefix="onelake-demo-") + "/ystore.db"
-c.ServerApp.jpserver_extensions = {"jupyterlab_jupytext": False}

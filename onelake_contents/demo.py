@@ -152,9 +152,6 @@ def lab_arguments(
         # local copy of the users' notebooks
         "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.SQLiteYStore",
         f"--SQLiteYStore.db_path={ystore}",
-        # jupytext's server extension wraps any contents manager; its async wrapper (1.19) calls
-        # `exists` without awaiting it when naming a new notebook and loops forever
-        "--ServerApp.jpserver_extensions={'jupyterlab_jupytext': False}",
         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         *extra,
     ]
