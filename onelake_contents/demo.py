@@ -250,6 +250,20 @@ def write_cli_settings(data_dir: Path, info, root: str) -> Path:
     return config.write_config_file(settings, data_dir / "onelake-contents.json")
 
 
+def kernel_metadata() -> dict:
+    """What JupyterLab records in a notebook once its python3 kernel answers (the kernel's spec
+    and its language as ipykernel reports it), so that opening the Welcome notebook changes
+    nothing in it. The demo's kernels run this Python."""
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return {
+        "kernelspec": {"display_name": spec.display_name, "language": spec.language, "name": "python3"},
+        "language_info": dict(IPythonKernel.language_info),
+    }
+
+
 def write_welcome(emulator, root: str, data_dir: Path, jupyter_dir: Path) -> None:
     """A first notebook in a new user's empty folder (written like any other OneLake file): cell
     ids and bytes as the server writes a notebook, signed with the server's notary (its data in
@@ -263,10 +277,7 @@ def write_welcome(emulator, root: str, data_dir: Path, jupyter_dir: Path) -> Non
     if any(path.startswith(root + "/") for path in workspace.nodes):
         return
     text = WELCOME_TEXT.format(root=root, workspace=DEMO_WORKSPACE, data_dir=data_dir)
-    nb = new_notebook(
-        cells=[new_markdown_cell(text), new_code_cell(WELCOME_CODE)],
-        metadata={"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-    )
+    nb = new_notebook(cells=[new_markdown_cell(text), new_code_cell(WELCOME_CODE)], metadata=kernel_metadata())
     notary = NotebookNotary(data_dir=str(jupyter_dir))
     try:
         notary.sign(nb)
