@@ -22,7 +22,8 @@ c.ServerApp.max_body_size = 96 * 1024 * 1024  # max_content_bytes plus base64/JS
 c.FileIdExtension.file_id_manager_class = "jupyter_server_fileid.manager.ArbitraryFileIdManager"
 # the file ids and the notebook signatures stay in the data folder, not in ~/.local/share/jupyter
 jupyter_dir = os.path.abspath(".onelake-demo/jupyter")
-os.makedirs(jupyter_dir, mode=0o700, exist_ok=True)
+for folder in (os.path.dirname(jupyter_dir), jupyter_dir):
+    os.makedirs(folder, mode=0o700, exist_ok=True)
 c.ArbitraryFileIdManager.db_path = os.path.join(jupyter_dir, "file_id_manager.db")
 c.NotebookNotary.data_dir = jupyter_dir
 # real-time collaboration's edit history: a temporary file of this run, not a lasting local copy
