@@ -186,20 +186,6 @@ def check_settings_file() -> None:
         )
 
 
-def _source_rank(source: str) -> int:
-    """How close to the command a setting's source is: a flag, the environment, the settings file."""
-    return 0 if source == "config" else 1 if source.startswith("env ") else 2
-
-
-def credential_options(settings: config.ResolvedSettings) -> dict:
-    """The broker credential's arguments beyond the settings: a client token given closer to the
-    command than the token file (ONELAKE_BROKER_TOKEN over a file named in the settings file) is
-    the one presented; the credential would otherwise read the file and ignore the token."""
-    token, token_file = settings.values.get("broker_token"), settings.values.get("broker_token_file")
-    closer = _source_rank(settings.source("broker_token")) < _source_rank(settings.source("broker_token_file"))
-    return {"client_token_file": None} if token and token_file and closer else {}
-
-
 def workspace_missing(error) -> bool:
     """A 404 about the workspace itself (Azure's codes for a missing container or filesystem)."""
     return error.code in ("ContainerNotFound", "FilesystemNotFound")
@@ -221,7 +207,7 @@ class Session:
 
         self.settings = settings
         self.paths = PathMapper(str(settings.root))
-        self.credential = AsyncBrokerCredential.from_settings(settings, **credential_options(settings))
+        self.credential = AsyncBrokerCredential.from_settings(settings)
         store = OneLakeStore(str(settings.endpoint), str(settings.workspace), self.credential, ca_file=settings.ca_file)
         self.files = LakeFiles(store, self.paths)
         self.versions = Versions(self.files)
@@ -285,7 +271,7 @@ def _ls(args) -> None:
     settings = _settings(args)
     ol = PathMapper(str(settings.root)).to_onelake(path)
     with (
-        BrokerCredential.from_settings(settings, **credential_options(settings)) as credential,
+        BrokerCredential.from_settings(settings) as credential,
         PathLister(str(settings.endpoint), str(settings.workspace), credential, ca_file=settings.ca_file) as lister,
     ):
         try:
