@@ -4,8 +4,7 @@
 # `demo-workspace`, where <user> is `--user` or the login name.
 # To use this file by hand: start `onelake-emulator --data-dir .onelake-demo/onelake --workspace
 # demo-workspace --item Demo.Lakehouse`, export ONELAKE_ENDPOINT, ONELAKE_BROKER_URL,
-# ONELAKE_BROKER_TOKEN and ONELAKE_CA_FILE from its JSON line, set JUPYTER_TOKEN (the demo itself
-# hands the token over in a config file, so that kernels do not inherit it), then
+# ONELAKE_BROKER_TOKEN and ONELAKE_CA_FILE from its JSON line, set JUPYTER_TOKEN, then
 # `jupyter lab --config jupyter_config/demo_config.py` (the home here is `home/demo`).
 import os
 import tempfile

@@ -12,7 +12,6 @@ jupyter-collaboration's Y store lives in a temporary file per run, deleted when 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import secrets
 import shutil
@@ -125,13 +124,12 @@ def lab_arguments(
     extra: tuple[str, ...] = (),
 ) -> list[str]:
     """JupyterLab's command line for the demo (see jupyter_config/demo_config.py for the same as a
-    file). The token is neither on it (any local user can read a command line) nor in the
-    environment (which kernels inherit): it is in `scratch`'s config file (see `token_config`)."""
+    file). The token is not on it (any local user can read a command line): it is in JUPYTER_TOKEN,
+    which the server extension takes out of the environment kernels inherit once it is read."""
     return [
         sys.executable,
         "-m",
         "jupyterlab",
-        f"--config={scratch / TOKEN_CONFIG}",
         "--ServerApp.contents_manager_class=onelake_contents.OneLakeContentsManager",
         # jupyter-collaboration needs file ids that do not come from a local filesystem
         "--FileIdExtension.file_id_manager_class=jupyter_server_fileid.manager.ArbitraryFileIdManager",
@@ -154,18 +152,6 @@ def lab_arguments(
         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         *extra,
     ]
-
-
-TOKEN_CONFIG = "jupyter_token_config.json"
-
-
-def token_config(scratch: Path, token: str) -> Path:
-    """The Jupyter token as a config file (0600) in the run's private temporary folder, read by the
-    server at start and deleted once it answers."""
-    path = scratch / TOKEN_CONFIG
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-        json.dump({"IdentityProvider": {"token": token}}, handle)
-    return path
 
 
 # 64 MiB of content (max_content_bytes) as base64 inside a JSON model, with room for the envelope
@@ -200,11 +186,11 @@ def start(
     cli_config = write_cli_settings(data_dir, info, root)
     scratch = Path(tempfile.mkdtemp(prefix="onelake-demo-"))
     token = token or secrets.token_hex(16)
-    secret = token_config(scratch, token)
-    env = {name: value for name, value in os.environ.items() if name not in ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")}
+    env = dict(os.environ)
     env.update(
         info.environment(DEMO_WORKSPACE, root),
         ONELAKE_CONFIG=str(cli_config),
+        JUPYTER_TOKEN=token,
         JUPYTERLAB_WORKSPACES_DIR=str(data_dir / "lab-workspaces"),
     )
     log = open(log_file, "ab") if log_file else None
@@ -229,8 +215,6 @@ def start(
     except BaseException:
         stack.stop()
         raise
-    finally:
-        secret.unlink(missing_ok=True)
     return stack
 
 
