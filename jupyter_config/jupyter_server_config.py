@@ -42,8 +42,3 @@ c.ServerApp.max_body_size = 96 * 1024 * 1024
 c.FileIdExtension.file_id_manager_class = "jupyter_server_fileid.manager.ArbitraryFileIdManager"
 c.YDocExtension.ystore_class = "jupyter_server_ydoc.stores.SQLiteYStore"
 c.SQLiteYStore.db_path = "/tmp/jupyter_ystore.db"
-
-# jupytext's server extension wraps any contents manager, but its async wrapper (1.19) never
-# awaits `exists` when naming a new notebook and loops forever; leave it off, or use jupytext's
-# build_async_jupytext_contents_manager_class explicitly and create notebooks with explicit names.
-c.ServerApp.jpserver_extensions = {"jupyterlab_jupytext": False}

@@ -2,8 +2,9 @@
 
 Same settings as the contents manager (flags > ONELAKE_* > saved config file). Paths are relative
 to the configured root, like the Jupyter file browser's. Exit codes: 0 done, 1 the operation failed
-(OneLake said no, not found, conflict...), 2 bad usage or settings. `--json` (before or after the
-verb) prints one JSON document on stdout. Nothing prompts unless stdin is a terminal.
+(OneLake said no, not found, conflict...), 2 bad usage or settings. The global flags (connection
+settings, `--json`, `--metrics-file`) go before or after the verb; `--json` prints one JSON
+document on stdout. Nothing prompts unless stdin is a terminal.
 
 Built on the storage layer (`store`, `lake`), never on the Jupyter server stack: a command starts
 in a fraction of a second. It follows the contents manager's conventions (versions in
@@ -39,26 +40,50 @@ class CommandError(Exception):
         self.status = status
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+EPILOG = """\
+connection settings: each flag above > its ONELAKE_* environment variable > the settings file
+(ONELAKE_CONFIG, else ~/.config/onelake-contents/config.json; see `configure`) > the default.
+The broker's client token comes from ONELAKE_BROKER_TOKEN or a token file, never from a flag.
+Global flags may come before or after the verb.
+
+exit codes: 0 done; 1 the operation failed (OneLake said no: missing, conflict, denied,
+unavailable); 2 bad usage or settings, a path outside the root, a missing extra."""
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, after_verb: bool) -> None:
+    """The connection flags, --json and --metrics-file. After the verb they default to SUPPRESS, so
+    that a verb's parser does not reset a value given before the verb."""
+
+    def default(value):
+        return argparse.SUPPRESS if after_verb else value
+
+    connection = parser.add_argument_group("connection (all optional, see below)")
     for name in CONNECTION_FLAGS:
-        common.add_argument(
+        connection.add_argument(
             f"--{name.replace('_', '-')}",
             dest=name,
+            default=default(None),
             help=f"{config.SETTINGS[name].help} (env {config.SETTINGS[name].env})",
         )
-    # accepted after the verb too; SUPPRESS keeps a subcommand from resetting a --json given before it
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
-    common.add_argument(
+    parser.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
+    parser.add_argument(
         "--metrics-file",
-        default=argparse.SUPPRESS,
+        default=default(None),
         help="write the command's Prometheus metrics (OneLake requests, broker, uploads) to this file "
         "when it ends, for node_exporter's textfile collector",
     )
 
-    parser = argparse.ArgumentParser(prog="onelake-contents", description="Jupyter contents in Microsoft OneLake.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--metrics-file", help="write the command's Prometheus metrics to this file when it ends")
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _global_flags(common, after_verb=True)
+    parser = argparse.ArgumentParser(
+        prog="onelake-contents",
+        description="Jupyter contents in Microsoft OneLake.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _global_flags(parser, after_verb=False)
     verbs = parser.add_subparsers(dest="verb", required=True)
     verbs.add_parser("check", parents=[common], help="check settings, broker, listing, write and delete")
     ls = verbs.add_parser("ls", parents=[common], help="list a folder (or describe a file)")
@@ -83,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.add_argument("id", nargs="?")
     configure = verbs.add_parser("configure", parents=[common], help="save settings to the config file")
     configure.add_argument("--file", help="where (default $ONELAKE_CONFIG or ~/.config/onelake-contents/config.json)")
-    demo = verbs.add_parser("demo", parents=[common], help="JupyterLab on an embedded local OneLake (until Ctrl-C)")
+    # the demo runs its own OneLake: none of the connection flags applies to it
+    demo = verbs.add_parser("demo", help="JupyterLab on an embedded local OneLake (until Ctrl-C)")
     demo.add_argument("--data-dir", default=".onelake-demo", help="where the local OneLake keeps its data")
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     demo.add_argument("--host", default="127.0.0.1", help="JupyterLab's address (default 127.0.0.1)")
@@ -145,6 +171,28 @@ def _settings(args) -> config.ResolvedSettings:
     settings = config.resolve(_explicit(args))
     settings.require("workspace", "root", "broker_url")
     return settings
+
+
+def check_settings_file() -> None:
+    """The settings file as a command line user expects it: the one ONELAKE_CONFIG names must
+    exist, and every key in it must be a setting (a misspelt key would otherwise go unnoticed)."""
+    path = config.config_file_path()
+    if os.environ.get("ONELAKE_CONFIG") and not path.is_file():
+        raise config.SettingsError(f"ONELAKE_CONFIG names {path}, which does not exist")
+    unknown = sorted(set(config.read_config_file(path)) - set(config.SETTINGS))
+    if unknown:
+        raise config.SettingsError(
+            f"settings file {path}: unknown setting {', '.join(unknown)} (known: {', '.join(config.SETTINGS)})"
+        )
+
+
+def workspace_missing(error) -> bool:
+    """A 404 about the workspace itself (Azure's codes for a missing container or filesystem)."""
+    return error.code in ("ContainerNotFound", "FilesystemNotFound")
+
+
+def _no_workspace(settings: config.ResolvedSettings) -> CommandError:
+    return CommandError(f"workspace {settings.workspace} does not exist (or is not visible to you)", EXIT_FAILED, 404)
 
 
 class Session:
@@ -228,7 +276,9 @@ def _ls(args) -> None:
     ):
         try:
             entries = lister.list(ol)
-        except NotFound:
+        except NotFound as error:
+            if workspace_missing(error):
+                raise _no_workspace(settings) from None
             if path:
                 raise
             entries = []  # a new user's home is created by the server on first use
@@ -264,11 +314,17 @@ async def _get(args) -> None:
             raise CommandError(f"{remote} is a directory", EXIT_FAILED, 400)
         progress = Progress(entry.size, f"get {remote}")
         try:
-            with open(partial, "wb") as out:
+            out = open(partial, "wb")
+        except OSError as error:
+            raise CommandError(f"cannot write {target}: {error.strerror}", EXIT_USAGE) from None
+        try:
+            with out:
                 async for chunk in chunks:
                     out.write(chunk)
                     progress.advance(len(chunk))
             os.replace(partial, target)
+        except OSError as error:
+            raise CommandError(f"cannot write {target}: {error.strerror}", EXIT_USAGE) from None
         finally:
             partial.unlink(missing_ok=True)
         progress.finish()
@@ -284,6 +340,8 @@ async def _put(args) -> None:
     source = Path(args.local)
     if not source.is_file():
         raise CommandError(f"{source} is not a file", EXIT_USAGE)
+    if not os.access(source, os.R_OK):
+        raise CommandError(f"cannot read {source}: permission denied", EXIT_USAGE)
     size = source.stat().st_size
     remote = _new_name(args.remote, renamed=size > UPLOAD_BLOCK)
     if not remote:
@@ -363,6 +421,8 @@ async def _checkpoints(args) -> None:
         ol = session.ol(path)
         if args.action == "list":
             items = [{"id": v.name, "last_modified": v.last_modified} for v in await session.versions.list(ol)]
+            if not items and await session.files.entry(ol) is None:
+                raise CommandError(f"no such file: {path}", EXIT_FAILED, 404)
             _emit(args, items, "\n".join(f"{c['id']}  {c['last_modified']:%Y-%m-%d %H:%M:%S}" for c in items))
         elif args.action == "create":
             entry = await session.versions.create(ol)
@@ -434,7 +494,9 @@ async def _check(args) -> int:
         session = box["session"]
         try:
             entries = await session.files.listing(session.ol(""))
-        except NotFound:
+        except NotFound as error:
+            if workspace_missing(error):
+                raise _no_workspace(session.settings) from None
             return {"entries": 0, "note": "the root folder does not exist yet (the server creates it on first use)"}
         return {"entries": len(entries)}
 
@@ -479,6 +541,9 @@ def _demo(args) -> int:
 
     if missing_modules() or any(importlib.util.find_spec(name) is None for name in DEMO_MODULES):
         raise CommandError('the demo needs the demo extra: pip install "onelake-contents[demo]"', EXIT_USAGE)
+    given = [f"--{name.replace('_', '-')}" for name in CONNECTION_FLAGS if getattr(args, name, None)]
+    if given:
+        raise CommandError(f"the demo runs its own local OneLake and does not use {', '.join(given)}", EXIT_USAGE)
     from .demo import DemoError, run
 
     try:
@@ -506,6 +571,7 @@ def _run(args) -> int:
         if args.verb == "configure":
             _configure(args)
             return EXIT_OK
+        check_settings_file()
         if args.verb == "ls":
             _ls(args)
             return EXIT_OK
@@ -525,11 +591,14 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        from .storage import StoreError
+        from .storage import NotFound, StoreError
 
         if not isinstance(error, StoreError):
             raise
-        return _fail(args, error.message, EXIT_FAILED, STATUS.get(type(error).__name__, error.status))
+        message = error.message
+        if isinstance(error, NotFound) and workspace_missing(error):
+            message = str(_no_workspace(config.resolve(_explicit(args))))
+        return _fail(args, message, EXIT_FAILED, STATUS.get(type(error).__name__, error.status))
 
 
 def _fail(args, message: str, code: int, status: int | None = None) -> int:

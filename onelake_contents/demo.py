@@ -3,7 +3,8 @@ development broker, and JupyterLab with OneLakeContentsManager on
 `demo-workspace/Demo.Lakehouse/Files/home/<user>`. Ctrl-C stops everything it started.
 
 The data directory (0700) holds the emulator's OneLake, the kernels' local folder, JupyterLab's
-workspace layouts and `onelake-contents.json`, the settings with which `onelake-contents` (the
+workspace layouts, the server's notebook signatures and file ids (`jupyter/`) and
+`onelake-contents.json`, the settings with which `onelake-contents` (the
 command line) reaches the running demo. Nothing of a user's notebooks is kept outside OneLake:
 jupyter-collaboration's Y store lives in a temporary file per run, deleted when the demo stops.
 """
@@ -11,7 +12,6 @@ jupyter-collaboration's Y store lives in a temporary file per run, deleted when 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import secrets
 import shutil
@@ -30,31 +30,14 @@ import requests
 DEMO_WORKSPACE = "demo-workspace"
 DEMO_ITEM = "Demo.Lakehouse"
 
-WELCOME = {
-    "cells": [
-        {
-            "cell_type": "markdown",
-            "metadata": {},
-            "source": (
-                "# Welcome to JupyterLab on OneLake\n\n"
-                "This folder is `{root}` in the workspace `{workspace}` of a local OneLake emulator.\n"
-                "Everything you save here is written to OneLake (the emulator keeps it in `{data_dir}`).\n\n"
-                "Kernels run in a local folder; to read OneLake files from code, use "
-                "`onelake_contents.fs()` (an fsspec filesystem)."
-            ),
-        },
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "metadata": {},
-            "outputs": [],
-            "source": "print('hello, OneLake')",
-        },
-    ],
-    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+WELCOME_TEXT = (
+    "# Welcome to JupyterLab on OneLake\n\n"
+    "This folder is `{root}` in the workspace `{workspace}` of a local OneLake emulator.\n"
+    "Everything you save here is written to OneLake (the emulator keeps it in `{data_dir}`).\n\n"
+    "Kernels run in a local folder; to read OneLake files from code, use "
+    "`onelake_contents.fs()` (an fsspec filesystem)."
+)
+WELCOME_CODE = "print('hello, OneLake')"
 
 
 def default_user() -> str:
@@ -99,9 +82,11 @@ def free_port() -> int:
 
 
 def catch_sigterm() -> threading.Event:
-    """From now on SIGTERM only sets the returned event (cleanup follows, as after Ctrl-C)."""
+    """From now on SIGTERM and SIGHUP (a closed terminal) only set the returned event (cleanup
+    follows, as after Ctrl-C)."""
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
+        signal.signal(sig, lambda *_: stopping.set())
     return stopping
 
 
@@ -118,7 +103,10 @@ def serve_until_stopped(process: subprocess.Popen, stop, stopping: threading.Eve
 
 
 def check_port_free(host: str, port: int) -> None:
+    """One line when something listens on the port. Bound as tornado binds (SO_REUSEADDR), so the
+    connections a demo just stopped left in TIME_WAIT do not count."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -128,10 +116,16 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def lab_arguments(
-    port: int, kernel_dir: Path, ystore: Path, host: str = "127.0.0.1", extra: tuple[str, ...] = ()
+    port: int,
+    kernel_dir: Path,
+    scratch: Path,
+    jupyter_dir: Path,
+    host: str = "127.0.0.1",
+    extra: tuple[str, ...] = (),
 ) -> list[str]:
     """JupyterLab's command line for the demo (see jupyter_config/demo_config.py for the same as a
-    file). The token is not on it (any local user can read a command line): it is in JUPYTER_TOKEN."""
+    file). The token is not on it (any local user can read a command line): it is in JUPYTER_TOKEN,
+    which the server extension takes out of the environment kernels inherit once it is read."""
     return [
         sys.executable,
         "-m",
@@ -139,6 +133,9 @@ def lab_arguments(
         "--ServerApp.contents_manager_class=onelake_contents.OneLakeContentsManager",
         # jupyter-collaboration needs file ids that do not come from a local filesystem
         "--FileIdExtension.file_id_manager_class=jupyter_server_fileid.manager.ArbitraryFileIdManager",
+        # the file ids and the notebook signatures stay in the data folder, not in ~/.local/share
+        f"--ArbitraryFileIdManager.db_path={jupyter_dir / 'file_id_manager.db'}",
+        f"--NotebookNotary.data_dir={jupyter_dir}",
         f"--ServerApp.ip={host}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
@@ -151,10 +148,7 @@ def lab_arguments(
         # real-time collaboration's edit history: a temporary file of this run, not a lasting
         # local copy of the users' notebooks
         "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.SQLiteYStore",
-        f"--SQLiteYStore.db_path={ystore}",
-        # jupytext's server extension wraps any contents manager; its async wrapper (1.19) calls
-        # `exists` without awaiting it when naming a new notebook and loops forever
-        "--ServerApp.jpserver_extensions={'jupyterlab_jupytext': False}",
+        f"--SQLiteYStore.db_path={scratch / 'ystore.db'}",
         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         *extra,
     ]
@@ -180,11 +174,13 @@ def start(
     data_dir = Path(data_dir).absolute()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(data_dir, 0o700)  # the emulator keeps its token secret and broker token in here
+    jupyter_dir = data_dir / "jupyter"
+    jupyter_dir.mkdir(exist_ok=True)
     user = user or default_user()
     root = f"{DEMO_ITEM}/Files/home/{user}"
     emulator = Emulator({DEMO_WORKSPACE: [DEMO_ITEM]}, data_dir=data_dir / "onelake")
     info = emulator.start()
-    _welcome(emulator, root, data_dir)
+    write_welcome(emulator, root, data_dir, jupyter_dir)
     kernel_dir = data_dir / "kernels"
     kernel_dir.mkdir(exist_ok=True)
     cli_config = write_cli_settings(data_dir, info, root)
@@ -199,12 +195,16 @@ def start(
     )
     log = open(log_file, "ab") if log_file else None
     lab = subprocess.Popen(
-        lab_arguments(port, kernel_dir, scratch / "ystore.db", host, extra_args),
+        lab_arguments(port, kernel_dir, scratch, jupyter_dir, host, extra_args),
         env=env,
         cwd=scratch,
-        stdin=subprocess.DEVNULL,  # Ctrl-C stops the demo, which stops the lab; no "Shutdown? (y/n)"
+        stdin=subprocess.DEVNULL,  # no "Shutdown? (y/n)"
         stdout=log,
         stderr=subprocess.STDOUT if log else None,
+        # out of the terminal's process group: Ctrl-C reaches the demo alone, which stops the lab
+        # with SIGTERM (its clean shutdown, kernels included); a SIGINT would stop its event loop
+        # without shutting its kernels down
+        start_new_session=True,
     )
     if log:
         log.close()
@@ -234,15 +234,41 @@ def write_cli_settings(data_dir: Path, info, root: str) -> Path:
     return config.write_config_file(settings, data_dir / "onelake-contents.json")
 
 
-def _welcome(emulator, root: str, data_dir: Path) -> None:
-    """A first notebook in a new user's empty folder (written like any other OneLake file)."""
+def kernel_metadata() -> dict:
+    """What JupyterLab records in a notebook once its python3 kernel answers (the kernel's spec
+    and its language as ipykernel reports it), so that opening the Welcome notebook changes
+    nothing in it. The demo's kernels run this Python."""
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    return {
+        "kernelspec": {"display_name": spec.display_name, "language": spec.language, "name": "python3"},
+        "language_info": dict(IPythonKernel.language_info),
+    }
+
+
+def write_welcome(emulator, root: str, data_dir: Path, jupyter_dir: Path) -> None:
+    """A first notebook in a new user's empty folder (written like any other OneLake file): cell
+    ids and bytes as the server writes a notebook, signed with the server's notary (its data in
+    `jupyter_dir`), so opening it neither warns, nor shows it untrusted, nor rewrites it."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
     namespace = emulator.namespace
     workspace = namespace.workspaces[DEMO_WORKSPACE]
     if any(path.startswith(root + "/") for path in workspace.nodes):
         return
-    text = json.dumps(WELCOME, indent=1)
-    text = text.replace("{root}", root).replace("{workspace}", DEMO_WORKSPACE).replace("{data_dir}", str(data_dir))
-    namespace.write_file(workspace, f"{root}/Welcome.ipynb", text.encode())
+    text = WELCOME_TEXT.format(root=root, workspace=DEMO_WORKSPACE, data_dir=data_dir)
+    nb = new_notebook(cells=[new_markdown_cell(text), new_code_cell(WELCOME_CODE)], metadata=kernel_metadata())
+    notary = NotebookNotary(data_dir=str(jupyter_dir))
+    try:
+        notary.sign(nb)
+    finally:
+        notary.store.close()
+    data = nbformat.writes(nb, version=nbformat.NO_CONVERT).encode("utf-8")
+    namespace.write_file(workspace, f"{root}/Welcome.ipynb", data)
 
 
 def _wait_ready(stack: DemoStack, status_url: str, timeout: float = 120) -> None:

@@ -43,7 +43,7 @@ _SANDBOX_ENV = {
     "JUPYTERLAB_WORKSPACES_DIR": _SANDBOX / "lab-workspaces",
     "IPYTHONDIR": _SANDBOX / "ipython",
     "MPLCONFIGDIR": _SANDBOX / "matplotlib",
-    "ONELAKE_CONFIG": _SANDBOX / "no-onelake-config.json",
+    "ONELAKE_CONFIG": _SANDBOX / "empty-onelake-config.json",
 }
 ARTIFACTS = Path(os.environ.get("ONELAKE_TEST_ARTIFACTS") or _SANDBOX / "artifacts")
 
@@ -54,7 +54,9 @@ def pytest_configure(config):
         for name in [k for k in os.environ if k.startswith("ONELAKE_") and not k.startswith("ONELAKE_TEST_")]:
             del os.environ[name]
     for name, path in _SANDBOX_ENV.items():
-        if name != "ONELAKE_CONFIG":
+        if name == "ONELAKE_CONFIG":
+            path.write_text("{}\n")  # a settings file with nothing in it (the command line needs it to exist)
+        else:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.environ[name] = str(path)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -58,8 +58,7 @@ class JupyterServer:
             "--ServerApp.open_browser=False",
             f"--ServerApp.root_dir={root_dir or workdir}",
             "--allow-root",
-            # jupytext's async wrapper cannot name new notebooks on an async manager (see README)
-            f"--ServerApp.jpserver_extensions={ {'jupyterlab_jupytext': False, **(extensions or {})}!r}",
+            *([f"--ServerApp.jpserver_extensions={extensions!r}"] if extensions else []),
             *extra_args,
         ]
         self.env = environment

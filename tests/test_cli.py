@@ -26,6 +26,7 @@ def env(emulator, monkeypatch, tmp_path):
         "ONELAKE_CA_FILE": emulator.ca_file,
         "ONELAKE_CONFIG": str(tmp_path / "config.json"),
     }
+    (tmp_path / "config.json").write_text("{}\n")
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
@@ -291,3 +292,93 @@ def test_ls_of_a_folder_named_with_query_characters(env, emulator, capsys):
     for name in names:
         code, out = run_json(capsys, "ls", f"q/{name}")
         assert code == 0 and [e["path"] for e in out] == [f"q/{name}/in.txt"], name
+
+
+def test_a_local_file_that_cannot_be_written_or_read_is_one_line(env, emulator, capsys, tmp_path):
+    local = tmp_path / "x.csv"
+    local.write_text("a\n")
+    assert run(capsys, "put", str(local), "x.csv")[0] == 0
+    code = main(["get", "x.csv", "/proc/x.csv"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot write /proc/x.csv" in err
+    code, out = run_json(capsys, "get", "x.csv", str(tmp_path / "no-such-folder" / "x.csv"))
+    assert code == 2 and "cannot write" in out["error"]
+    assert not list(tmp_path.glob("**/.x.csv.part*"))
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_global_flags_go_before_or_after_the_verb(env, emulator, capsys, monkeypatch, before):
+    monkeypatch.delenv("ONELAKE_WORKSPACE")
+    monkeypatch.delenv("ONELAKE_ROOT")
+    emulator.namespace.write_file(emulator.namespace.workspaces[WORKSPACE], f"{ROOT}/here.txt", b"x")
+    flags = ["--workspace", WORKSPACE, "--root", ROOT, "--json"]
+    code, out = run(capsys, *([*flags, "ls"] if before else ["ls", *flags]))
+    assert code == 0 and [e["name"] for e in json.loads(out)] == ["here.txt"]
+
+
+def test_an_unknown_workspace_is_named_not_listed_as_an_empty_home(env, emulator, capsys, monkeypatch):
+    monkeypatch.setenv("ONELAKE_WORKSPACE", "no-such-workspace")
+    code, out = run_json(capsys, "ls")
+    assert code == 1 and out["status"] == 404
+    assert out["error"] == "workspace no-such-workspace does not exist (or is not visible to you)"
+    code, out = run_json(capsys, "put", __file__, "x.py")
+    assert code == 1 and "workspace no-such-workspace does not exist" in out["error"]
+    code, out = run_json(capsys, "check")
+    assert code == 1
+    assert [(s["step"], s["ok"]) for s in out["steps"]] == [
+        ("settings", True),
+        ("broker token", True),
+        ("list root", False),
+    ]
+    assert "workspace no-such-workspace does not exist" in out["steps"][-1]["error"]
+
+
+def test_a_settings_file_that_is_missing_or_has_an_unknown_key_exits_2(env, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ONELAKE_CONFIG", str(tmp_path / "missing.json"))
+    code, out = run_json(capsys, "ls")
+    assert code == 2 and out["error"] == f"ONELAKE_CONFIG names {tmp_path / 'missing.json'}, which does not exist"
+    settings = tmp_path / "typo.json"
+    settings.write_text(json.dumps({"workspace": WORKSPACE, "wrokspace": "x"}))
+    monkeypatch.setenv("ONELAKE_CONFIG", str(settings))
+    for verb in ("ls", "check"):
+        code, out = run_json(capsys, verb)
+        assert code == 2 and "unknown setting wrokspace" in out["error"]
+
+
+def test_checkpoints_of_a_missing_file_is_not_found(env, emulator, capsys, tmp_path):
+    code, out = run_json(capsys, "checkpoints", "list", "nope.ipynb")
+    assert code == 1 and out == {"error": "no such file: nope.ipynb", "status": 404}
+    local = tmp_path / "there.ipynb"
+    local.write_text("{}")
+    assert run(capsys, "put", str(local), "there.ipynb")[0] == 0
+    assert run_json(capsys, "checkpoints", "list", "there.ipynb") == (0, [])
+
+
+def test_help_names_the_connection_flags_the_settings_file_and_the_exit_codes(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert exited.value.code == 0
+    for flag in ("--endpoint", "--workspace", "--root", "--broker-url", "--broker-token-file", "--ca-file"):
+        assert flag in text
+    assert "ONELAKE_CONFIG" in text and "ONELAKE_BROKER_TOKEN" in text
+    assert "exit codes: 0 done; 1 the operation failed" in " ".join(text.split())
+
+
+def test_a_bogus_token_in_the_environment_is_presented_not_the_settings_files_token_file(
+    env, emulator, capsys, monkeypatch, tmp_path
+):
+    """The environment is closer to the command than the settings file: its token is the one the
+    broker sees, even when the file names a token file (as the demo's settings do)."""
+    token_file = tmp_path / "broker-token"
+    token_file.write_text(emulator.broker_token)
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"broker_token_file": str(token_file)}))
+    monkeypatch.setenv("ONELAKE_CONFIG", str(settings))
+    monkeypatch.setenv("ONELAKE_BROKER_TOKEN", "bogus")
+    code, out = run_json(capsys, "check")
+    assert code == 1 and [(s["step"], s["ok"]) for s in out["steps"]] == [("settings", True), ("broker token", False)]
+    assert "401" in out["steps"][-1]["error"]
+    assert run_json(capsys, "ls")[0] == 1
+    monkeypatch.delenv("ONELAKE_BROKER_TOKEN")
+    assert run_json(capsys, "check")[0] == 0

@@ -8,6 +8,14 @@ alone), so kernels learn where their notebook lives in OneLake, serves kernels t
 (`relay`, kernels only) and takes the broker's secret and address and JupyterHub's token out of the
 server's environment, which kernels and terminals inherit; when the server stops, it closes the manager's connections to OneLake and the broker. An ExtensionApp, because jupyter_server
 calls `stop_extension` of those (and of no plain module) on shutdown.
+
+jupytext's server extension wraps whatever contents manager the server has. Its async wrapper
+(jupytext 1.19) names a new notebook by calling `exists()` without awaiting it: with jupyter_server's
+own managers `exists` is a plain function, with ours it is a coroutine, always true, so the naming
+loop never ends and the server hangs at 100 % CPU. It cannot be made to work without answering
+`exists` from a synchronous call on the event loop, so this extension switches jupytext's server
+extension off (one warning) when the contents manager is ours; jupyter_server links extensions
+before it loads any, so jupytext never wraps.
 """
 
 from __future__ import annotations
@@ -24,11 +32,25 @@ from .manager import OneLakeContentsManager
 from .relay import TOKEN_PATH, KernelTokenHandler, KernelTokens
 from .sessions import OneLakeSessionManager
 
+JUPYTEXT = "jupyterlab_jupytext"
+
 
 class OneLakeExtension(ExtensionApp):
     name = "onelake_contents"
     description = "Wires OneLakeContentsManager into the server: Retry-After, kernels' OneLake environment, shutdown."
     load_other_extensions = True
+
+    def _link_jupyter_server_extension(self, serverapp) -> None:
+        super()._link_jupyter_server_extension(serverapp)
+        jupytext = serverapp.extension_manager.extensions.get(JUPYTEXT)
+        ours = issubclass(serverapp.contents_manager_class, OneLakeContentsManager)
+        if ours and jupytext is not None and jupytext.enabled:
+            jupytext.enabled = False
+            self.log.warning(
+                "onelake_contents: switched off jupytext's server extension (%s): its async contents manager "
+                "calls exists() without awaiting it and would hang the server when naming a new notebook",
+                JUPYTEXT,
+            )
 
     def _ours(self) -> OneLakeContentsManager | None:
         contents = self.serverapp.contents_manager

@@ -110,7 +110,10 @@ def _translate(error: Exception, path: str) -> StoreError:
     if not isinstance(error, HttpResponseError):
         return StoreError(f"unexpected error on {path}: {error}")
     status = error.status_code
+    # the storage SDK hands its codes over as `StorageErrorCode` members, whose str() is the
+    # member's name: keep the code as Azure sent it
     code = getattr(error, "error_code", None)
+    code = getattr(code, "value", code)
     if code is None and error.response is not None:
         code = error.response.headers.get("x-ms-error-code")
     detail = f"{path}: {code or status}"

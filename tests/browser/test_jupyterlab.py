@@ -334,8 +334,8 @@ def test_two_pages_edit_one_notebook_and_it_lands_in_onelake(stack, browser):
 def test_opening_an_unchanged_notebook_writes_nothing_to_onelake(browser, tmp_path):
     """With collaboration on, the Y store is a temporary file of each server, never a lasting
     local copy: a server opening a notebook that nobody changed builds the room from OneLake and
-    writes nothing back. (A first open may write once: nbformat adds missing cell ids and
-    JupyterLab records the kernel's metadata; after that the notebook is stable.)"""
+    writes nothing back. Not even the first open rewrites the demo's Welcome.ipynb (it has its
+    cell ids and the kernel's metadata already); it only makes JupyterLab's first checkpoint."""
     data = tmp_path / "demo"
 
     def session(label: str) -> list:
@@ -357,8 +357,9 @@ def test_opening_an_unchanged_notebook_writes_nothing_to_onelake(browser, tmp_pa
             running.stop()
             assert not running.scratch.exists()  # the Y store went with the server
 
-    session("first-open")
-    records = session("second-open")
     welcome = "Demo.Lakehouse/Files/home/tester/Welcome.ipynb"
+    records = session("first-open")
+    assert [(r.method, r.operation) for r in records if r.path == welcome and r.method not in ("GET", "HEAD")] == []
+    records = session("second-open")
     assert [r for r in records if r.path == welcome and r.method == "GET"]
     assert [(r.method, r.operation, r.path) for r in records if r.method not in ("GET", "HEAD")] == []

@@ -132,3 +132,18 @@ def test_a_failed_action_is_one_line_with_onelakes_request_id(server, folder, la
     )
     assert "request_id=" in lines[0] and "request_id=-" not in lines[0]
     assert lake.broker_token not in server.log()
+
+
+def test_a_failed_action_logs_azures_error_code_as_a_plain_string(server, folder, lake):
+    """The SDK hands its error codes over as an enum (`StorageErrorCode.CONDITION_NOT_MET`); the
+    log shows the code as Azure sent it."""
+    path = f"{folder}/changed.txt"
+    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "mine"}).status_code == 201
+    workspace = lake.namespace.workspaces[WORKSPACE]
+    lake.namespace.write_file(workspace, f"{ROOT}/{path}", b"changed elsewhere")
+    answer = server.api("PUT", path, json={"type": "file", "format": "text", "content": "mine again"})
+    assert answer.status_code == 409
+    assert [r.error_code for r in lake.requests() if r.path.endswith(path) and r.status == 412] == ["ConditionNotMet"]
+    lines = [line for line in server.log().splitlines() if "onelake_contents action failed" in line and path in line]
+    assert len(lines) == 1, lines
+    assert "action=save" in lines[0] and " code=ConditionNotMet " in lines[0]

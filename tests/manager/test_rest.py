@@ -273,3 +273,21 @@ def test_checkpoint_routes_and_renames_keep_the_rules_through_the_server(server,
     nodes = lake.namespace.workspaces[WORKSPACE].nodes
     assert f"{ROOT}/{folder}/a.txt" in nodes and f"{ROOT}/{folder}/b.txt" not in nodes
     assert not [p for p in nodes if ".secret" in p or "/.ipynb_checkpoints/c.txt" in p]
+
+
+def test_jupytext_enabled_cannot_hang_the_server(lake, tmp_path):
+    """jupytext's server extension, enabled as its package installs it, would wrap our manager with a
+    wrapper that loops forever naming a new notebook; the server switches it off with one warning."""
+    pytest.importorskip("jupyterlab_jupytext")
+    server = JupyterServer(lake.info, WORKSPACE, ROOT, tmp_path, extensions={"jupyterlab_jupytext": True}).start()
+    try:
+        created = server.api("POST", "", json={"type": "notebook"}, timeout=60)
+        assert created.status_code == 201
+        assert created.json()["path"].startswith("Untitled") and created.json()["type"] == "notebook"
+        assert server.session.get(f"{server.url}/api/status", timeout=60).status_code == 200
+        again = server.api("POST", "", json={"type": "notebook"}, timeout=60)
+        assert again.status_code == 201 and again.json()["path"] != created.json()["path"]
+    finally:
+        server.stop()
+    warnings = [line for line in server.log().splitlines() if "jupytext" in line and "[W " in line]
+    assert len(warnings) == 1 and "switched off jupytext's server extension" in warnings[0]
