@@ -122,7 +122,6 @@ def _per_user_args(spawner) -> None:
         "--FileIdExtension.file_id_manager_class=jupyter_server_fileid.manager.ArbitraryFileIdManager",
         "--YDocExtension.ystore_class=jupyter_server_ydoc.stores.SQLiteYStore",
         f"--SQLiteYStore.db_path={scratch / 'ystore.db'}",
-        "--ServerApp.jpserver_extensions={'jupyterlab_jupytext': False}",
         *(["--allow-root"] if os.geteuid() == 0 else []),  # containers that run everything as root
     ]
 
