@@ -504,12 +504,15 @@ class OneLakeStore:
         try:
             await self._fs.get_file_client(quote(source, safe="/~")).rename_file(
                 f"{self.workspace}/{dest}",
-                raw_response_hook=lambda response: seen.update(response.http_response.headers),
+                # header names as the transport spells them (aiohttp: `Etag`)
+                raw_response_hook=lambda response: seen.update(
+                    (name.lower(), value) for name, value in response.http_response.headers.items()
+                ),
                 **kwargs,
             )
         except AzureError as error:
             raise translate(error, f"{source} -> {dest}") from None
-        return bare_etag(seen.get("ETag") or seen.get("etag"))
+        return bare_etag(seen.get("etag"))
 
     @_isolated
     async def delete(self, path: str, *, recursive: bool) -> None:

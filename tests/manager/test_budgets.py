@@ -162,6 +162,19 @@ async def test_saving_what_onelake_already_holds_is_one_head_and_no_write(cm, em
     assert info.value.status_code == 409
 
 
+async def test_a_save_after_a_rename_or_an_upload_is_one_put_blob(cm, emulator):
+    """The ETag a rename answers with (a user's rename, an upload's publishing rename) is the
+    file's from then on: the next save's `If-Match` holds without asking again."""
+    await cm.save({"type": "file", "format": "text", "content": "a"}, "r.txt")
+    await cm.rename("r.txt", "moved.txt")
+    for number, piece in ((1, "u"), (-1, "p")):
+        await cm.save({"type": "file", "format": "text", "content": piece, "chunk": number}, "up.txt")
+    emulator.reset_requests()
+    await cm.save({"type": "file", "format": "text", "content": "b"}, "moved.txt")
+    await cm.save({"type": "file", "format": "text", "content": "q"}, "up.txt")
+    assert ops(emulator) == ["PutBlob", "PutBlob"]
+
+
 async def test_new_untitled_is_at_most_two_and_one_when_fresh(cm, emulator):
     await cm.new_untitled(type="notebook")
     assert ops(emulator) == ["ListPaths", "PutBlob"]
