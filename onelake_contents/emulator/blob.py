@@ -195,8 +195,6 @@ class BlobOperations(Operations):
         ws = self._ws(call)
         if call.headers.get("x-ms-blob-type", "BlockBlob") != "BlockBlob":
             raise StorageError(400, "InvalidHeaderValue", "OneLake emulator stores block blobs only.")
-        if "x-ms-copy-source" in call.headers:
-            raise StorageError(400, "OperationNotSupportedOnOneLake", "Copy operations are not emulated.")
         if int(call.headers.get("Content-Length") or 0) > MAX_PUT_BLOB_BYTES:
             raise StorageError(
                 413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit."
@@ -222,6 +220,51 @@ class BlobOperations(Operations):
         )
         ws.pending.pop(call.path, None)
         return self._write_response(node, 201, **{"Content-MD5": base64.b64encode(node.content_md5).decode()})
+
+    async def op_PutBlobFromURL(self, call: Call) -> web.Response:
+        """A block blob made from another file of this service, in one request, server side: the
+        destination appears whole or not at all (up to 5,000 MiB, as Azure's limit)."""
+        ws = self._ws(call)
+        self.namespace.check_writable(ws, call.path)
+        source, data = self.copy_source(call)
+        if len(data) > MAX_PUT_BLOB_BYTES:
+            raise StorageError(409, "CannotVerifyCopySource", "The source is larger than Put Blob From URL copies.")
+        existing = ws.nodes.get(call.path)
+        if existing is not None and existing.is_dir:
+            raise path_conflict()
+        Conditions(call.headers).check_write(existing, self._exists_error("blob"))
+        settings = (
+            dict(source.content_settings)
+            if call.headers.get("x-ms-copy-source-blob-properties", "true").lower() != "false"
+            else {}
+        )
+        settings.update(self._content_settings(call.headers, CONTENT_SETTINGS_BLOB))
+        node = self.namespace.write_file(
+            ws,
+            call.path,
+            data,
+            metadata=self._metadata_from_headers(call.headers),
+            content_settings=settings,
+            content_md5=md5(data),
+        )
+        ws.pending.pop(call.path, None)
+        return self._write_response(node, 201, **{"Content-MD5": base64.b64encode(node.content_md5).decode()})
+
+    async def op_PutBlockFromURL(self, call: Call) -> web.Response:
+        """A block staged from a byte range of another file of this service (`x-ms-source-range`)."""
+        ws = self._ws(call)
+        self.namespace.check_writable(ws, call.path)
+        block_id = parse_block_id(call.query.get("blockid"))
+        _, data = self.copy_source(call)
+        if "x-ms-source-range" in call.headers:
+            start, end = parse_range(call.headers["x-ms-source-range"])
+            data = data[start : (end + 1 if end is not None else None)]
+        if len(data) > MAX_BLOCK_BYTES:
+            raise StorageError(413, "RequestBodyTooLarge", "The block is larger than the maximum block size.")
+        ws.pending.setdefault(call.path, Pending()).blocks[block_id] = data
+        response = web.Response(status=201)
+        response.headers["x-ms-request-server-encrypted"] = "true"
+        return response
 
     async def op_PutBlock(self, call: Call) -> web.Response:
         ws = self._ws(call)

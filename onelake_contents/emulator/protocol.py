@@ -131,6 +131,8 @@ def classify(method: str, query, headers, workspace: str, path: str) -> tuple[st
             return "dfs", "RenamePath"
         if "resource" in query:
             return "dfs", "CreatePath"
+        if "x-ms-copy-source" in headers and comp in (None, "block"):
+            return "blob", "PutBlobFromURL" if comp is None else "PutBlockFromURL"
         return "blob", {
             "block": "PutBlock",
             "blocklist": "PutBlockList",
@@ -162,6 +164,17 @@ def classify(method: str, query, headers, workspace: str, path: str) -> tuple[st
         if comp is None:
             return "blob", "GetBlob"
     return "blob", "Unsupported"
+
+
+def copy_source_error(status: int, reason: str) -> StorageError:
+    """A copy whose source could not be read: Azure answers `CannotVerifyCopySource` with the
+    source's own status (and names it in `x-ms-copy-source-status-code`)."""
+    return StorageError(
+        status if status in (400, 401, 403, 404) else 400,
+        "CannotVerifyCopySource",
+        f"Could not verify the copy source within the specified time. {reason}".strip(),
+        {"x-ms-copy-source-status-code": str(status), "x-ms-copy-source-error-code": "CannotVerifyCopySource"},
+    )
 
 
 def condition_not_met_dfs() -> StorageError:
@@ -261,6 +274,11 @@ class Operations:
     """Helpers of the DFS and Blob operations (mixed into OneLakeServer)."""
 
     namespace: Namespace
+
+    def copy_source(self, call: Call) -> tuple[Node, bytes]:
+        """The file `x-ms-copy-source` names, read with `x-ms-copy-source-authorization` (the
+        host checks that token as it checks every request's own)."""
+        raise NotImplementedError
 
     # ---- helpers -----------------------------------------------------------------------------
     def _ws(self, call: Call) -> Workspace:

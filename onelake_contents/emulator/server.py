@@ -17,7 +17,7 @@ import asyncio
 import json
 import time
 import uuid
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -34,6 +34,7 @@ from .protocol import (
     REJECTED_HEADERS,
     Call,
     classify,
+    copy_source_error,
     http_date,
     quoted,
     rename_source,
@@ -41,7 +42,9 @@ from .protocol import (
 )
 from .state import (
     MAX_PUT_BLOB_BYTES,
+    Conditions,
     Namespace,
+    Node,
     StorageError,
 )
 
@@ -177,6 +180,39 @@ class OneLakeServer(DfsOperations, BlobOperations):
         for prefix in self.denied:
             if any(t == prefix or t.startswith(prefix.rstrip("/") + "/") for t in targets):
                 raise denied()
+
+    def copy_source(self, call: Call) -> tuple[Node, bytes]:
+        """Put Blob / Put Block From URL: the source must be a file on this service, readable with
+        the OAuth token in `x-ms-copy-source-authorization` (OneLake takes no SAS here). A source
+        that cannot be read is `CannotVerifyCopySource`, with its own status in
+        `x-ms-copy-source-status-code`, as Azure reports it."""
+        source = urlsplit(call.headers["x-ms-copy-source"])
+        if source.netloc != call.request.host or source.scheme != "https":
+            raise copy_source_error(400, "the copy source must be a file of this OneLake")
+        workspace, path = split_resource(source.path)
+        try:
+            claims = self.authority.verify(call.headers.get("x-ms-copy-source-authorization"))
+            principal = self.access.principal(claims)
+            self.access.authorize(principal, "GetBlob", path)
+            target = f"{workspace}/{path}"
+            if any(target == p or target.startswith(p.rstrip("/") + "/") for p in self.denied):
+                raise denied()
+            node = self.namespace.workspace(workspace, "blob").nodes.get(path)
+        except StorageError as error:
+            raise copy_source_error(error.status, error.message) from None
+        if node is None or node.is_dir:
+            raise copy_source_error(404, "The specified blob does not exist.")
+        try:
+            readable = Conditions(call.headers, "x-ms-source-").check_read(node)
+        except StorageError:
+            readable = False
+        if not readable:
+            raise StorageError(
+                412,
+                "SourceConditionNotMet",
+                "The source condition specified using HTTP conditional header(s) is not met.",
+            )
+        return node, node.data
 
     @staticmethod
     def _common_headers(request: web.Request, response: web.StreamResponse) -> None:
