@@ -38,12 +38,14 @@ from azure.storage.filedatalake.aio import DataLakeServiceClient
 from cachetools import LRUCache
 
 from .. import metrics
+from ..config import STORAGE_SCOPE
 from .errors import TooLarge, retry_after_seconds, translate
 from .listing import Entry, ListPaths, bare_etag, listed, retry_reason, utc
 
 MAX_PUT_BLOB = 5000 * 1024 * 1024
 BLOB_CLIENTS = 128  # paths whose SDK client (~32 KB each) is kept for the next request
 STREAM_CHUNK = 4 * 1024 * 1024
+COPY_BLOCK = 100 * 1024 * 1024  # what one Put Block From URL copies of a source over 5,000 MiB
 
 
 SLICE = 1000  # items built between two turns of the event loop (see `in_slices`)
@@ -227,14 +229,15 @@ class Blob:
 NOT_MODIFIED = object()
 
 
-# ---- the store ---------------------------------------------------------------------------------
-class OneLakeStore:
-    """Async access to one workspace of OneLake through one long-lived set of SDK clients."""
+# ---- the connection: one endpoint, one pool, one credential -------------------------------------
+class Connection:
+    """One OneLake endpoint as the SDK reaches it: one pool of connections (`max_connections`,
+    kept and reused), one credential, and the service clients built on them, opened on first use.
+    The stores of several workspaces share it (`OneLakeStore.sibling`)."""
 
     def __init__(
         self,
         endpoint: str,
-        workspace: str,
         credential,
         *,
         ca_file: str | None = None,
@@ -245,7 +248,6 @@ class OneLakeStore:
         max_connections: int = 32,
     ):
         self.endpoint = endpoint.rstrip("/")
-        self.workspace = workspace
         self.credential = credential
         self.ca_file = ca_file
         self._options = {
@@ -255,12 +257,7 @@ class OneLakeStore:
         }
         self.max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
-        # Blob clients by path: the SDK builds a new generated client for each `get_blob_client`
-        self._blobs: LRUCache = LRUCache(maxsize=BLOB_CLIENTS)
-        self._stream_blobs: LRUCache = LRUCache(maxsize=BLOB_CLIENTS)
-        self._fs = None
-        self._container = None
-        self._stream_container = None
+        self._clients: tuple | None = None
         self._open_lock: asyncio.Lock | None = None
 
     @property
@@ -268,45 +265,95 @@ class OneLakeStore:
         # The DataLake SDK does the same: the Blob API lives on the `.blob.` host.
         return self.endpoint.replace(".dfs.", ".blob.")
 
-    async def _ensure_open(self) -> None:
-        if self._fs is not None:
-            return
+    async def clients(self) -> tuple:
+        """(DataLake service, Blob service, Blob service for streaming in 4 MiB pieces)."""
+        if self._clients is not None:
+            return self._clients
         if self._open_lock is None:
             self._open_lock = asyncio.Lock()
         async with self._open_lock:
-            if self._fs is not None:
-                return
-            context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=context, limit=self.max_connections)
-            )
-            transport = CountingTransport(session=self._session, session_owner=False)
-            datalake = DataLakeServiceClient(
-                self.endpoint, credential=self.credential, transport=transport, **self._options
-            )
-            blobs = BlobServiceClient(
-                self.blob_endpoint,
-                credential=self.credential,
-                transport=transport,
-                max_single_put_size=MAX_PUT_BLOB,
-                **self._options,
-            )
-            streams = BlobServiceClient(
-                self.blob_endpoint,
-                credential=self.credential,
-                transport=transport,
-                max_single_get_size=STREAM_CHUNK,
-                max_chunk_get_size=STREAM_CHUNK,
-                **self._options,
-            )
-            self._container = blobs.get_container_client(self.workspace)
-            self._stream_container = streams.get_container_client(self.workspace)
-            self._fs = datalake.get_file_system_client(self.workspace)
+            if self._clients is None:
+                self._clients = self._open()
+        return self._clients
+
+    def _open(self) -> tuple:
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=self.max_connections))
+        transport = CountingTransport(session=self._session, session_owner=False)
+        datalake = DataLakeServiceClient(
+            self.endpoint, credential=self.credential, transport=transport, **self._options
+        )
+        blobs = BlobServiceClient(
+            self.blob_endpoint,
+            credential=self.credential,
+            transport=transport,
+            max_single_put_size=MAX_PUT_BLOB,
+            **self._options,
+        )
+        streams = BlobServiceClient(
+            self.blob_endpoint,
+            credential=self.credential,
+            transport=transport,
+            max_single_get_size=STREAM_CHUNK,
+            max_chunk_get_size=STREAM_CHUNK,
+            **self._options,
+        )
+        return datalake, blobs, streams
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        self._clients = None
+
+
+# ---- the store ---------------------------------------------------------------------------------
+class OneLakeStore:
+    """Async access to one workspace of OneLake through one long-lived set of SDK clients."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        workspace: str,
+        credential,
+        *,
+        connection: Connection | None = None,
+        **connection_options,
+    ):
+        """`connection_options` (ca_file, retry_total, timeouts, max_connections) build the
+        store's own `Connection` unless one to share is given."""
+        self.connection = connection or Connection(endpoint, credential, **connection_options)
+        self._owns_connection = connection is None
+        self.endpoint = self.connection.endpoint
+        self.workspace = workspace
+        self.credential = credential
+        # Blob clients by path: the SDK builds a new generated client for each `get_blob_client`
+        self._blobs: LRUCache = LRUCache(maxsize=BLOB_CLIENTS)
+        self._stream_blobs: LRUCache = LRUCache(maxsize=BLOB_CLIENTS)
+        self._fs = None
+        self._container = None
+        self._stream_container = None
+
+    def sibling(self, workspace: str) -> OneLakeStore:
+        """A store of another workspace on the same connection (pool and credential)."""
+        return OneLakeStore(self.endpoint, workspace, self.credential, connection=self.connection)
+
+    @property
+    def blob_endpoint(self) -> str:
+        return self.connection.blob_endpoint
+
+    async def _ensure_open(self) -> None:
+        if self._fs is not None:
+            return
+        datalake, blobs, streams = await self.connection.clients()
+        self._container = blobs.get_container_client(self.workspace)
+        self._stream_container = streams.get_container_client(self.workspace)
+        self._fs = datalake.get_file_system_client(self.workspace)
+
+    async def close(self) -> None:
+        """Forget the clients; close the connection when it is the store's own."""
+        if self._owns_connection:
+            await self.connection.close()
         self._fs = self._container = self._stream_container = None
         self._blobs.clear()
         self._stream_blobs.clear()
@@ -479,6 +526,52 @@ class OneLakeStore:
             raise translate(error, path) from None
         modified = utc(result["last_modified"])
         return Entry(path, False, 0, modified, modified, bare_etag(result["etag"]))
+
+    @_isolated
+    async def copy_from(
+        self,
+        source: OneLakeStore,
+        source_path: str,
+        dest: str,
+        *,
+        size: int,
+        metadata: dict[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> Entry:
+        """OneLake copies `source_path` of `source` (a store of any workspace on this endpoint)
+        to a new file `dest`, server side: Put Blob From URL up to 5,000 MiB, else blocks staged
+        from ranges of the source (Put Block From URL) and committed with one Put Block List.
+        The source is read with the caller's own OAuth token; the destination appears whole or not
+        at all, and only where nothing is (AlreadyExists). BadRequest when OneLake will not copy."""
+        await self._ensure_open()
+        await source._ensure_open()
+        token = await self.credential.get_token(STORAGE_SCOPE)
+        options = {"source_authorization": f"Bearer {token.token}", "metadata": metadata or {}}
+        if content_type:
+            options["content_settings"] = ContentSettings(content_type=content_type)
+        url, target = source._blob(source_path).url, self._blob(dest)
+        try:
+            if size <= MAX_PUT_BLOB:
+                result = await target.upload_blob_from_url(url, overwrite=False, **options)
+            else:
+                result = await self._copy_in_blocks(target, url, size, options)
+        except AzureError as error:
+            raise translate(error, f"{source.workspace}/{source_path} -> {self.workspace}/{dest}") from None
+        modified = utc(result["last_modified"])
+        return Entry(dest, False, size, modified, modified, bare_etag(result["etag"]))
+
+    @staticmethod
+    async def _copy_in_blocks(target, url: str, size: int, options: dict) -> dict:
+        authorization = {"source_authorization": options["source_authorization"]}
+        ids = []
+        for number, offset in enumerate(range(0, size, COPY_BLOCK)):
+            block_id = f"{number:08d}"
+            await target.stage_block_from_url(block_id, url, offset, min(COPY_BLOCK, size - offset), **authorization)
+            ids.append(block_id)
+        commit = {k: v for k, v in options.items() if k != "source_authorization"}
+        return await target.commit_block_list(
+            [BlobBlock(block_id=b) for b in ids], match_condition=MatchConditions.IfMissing, **commit
+        )
 
     @_isolated
     async def mkdir(self, path: str) -> Entry:
