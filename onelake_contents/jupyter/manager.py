@@ -682,7 +682,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         `await cm.close()`, or `async with cm:`)."""
         await self.files.close()
         await self._credential.close()
-        self._stop_notary()
+        await self._stop_notary()
 
     async def __aenter__(self) -> OneLakeContentsManager:
         return self

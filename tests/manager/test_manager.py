@@ -214,6 +214,24 @@ async def test_trust_is_signed_on_save(cm):
     assert model["content"]["cells"][0]["metadata"].get("trusted") is True
 
 
+async def test_the_notary_answers_on_any_thread_after_a_read(cm, target, caplog):
+    """`check_and_sign` and `mark_trusted_cells` are public and synchronous: jupyter_server and
+    extensions call them on the event loop's thread (or their own) after our reads used them."""
+    nb = notebook("1+1")
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<b>2</b>"})]
+    await cm.save({"type": "notebook", "content": nb}, "later.ipynb")
+    opened = nbformat.from_dict((await cm.get("later.ipynb"))["content"])
+    assert opened.cells[0].metadata["trusted"] is False
+    cm.notary.mark_cells(opened, True)
+    with caplog.at_level(logging.WARNING):
+        cm.check_and_sign(opened, "later.ipynb")  # on the event loop's thread
+        elsewhere = nbformat.reads(stored(target, "later.ipynb").decode(), as_version=4)
+        await asyncio.to_thread(cm.mark_trusted_cells, elsewhere, "later.ipynb")
+    assert not [r for r in caplog.records if "Signature store" in r.getMessage()]
+    assert elsewhere.cells[0].metadata["trusted"] is True
+    assert (await cm.get("later.ipynb"))["content"]["cells"][0]["metadata"]["trusted"] is True
+
+
 # ---- directories ---------------------------------------------------------------------------------
 async def test_nested_directories_and_listing_entries_equal_get(cm):
     await cm.save({"type": "directory"}, "a")

@@ -291,3 +291,22 @@ def test_jupytext_enabled_cannot_hang_the_server(lake, tmp_path):
         server.stop()
     warnings = [line for line in server.log().splitlines() if "jupytext" in line and "[W " in line]
     assert len(warnings) == 1 and "switched off jupytext's server extension" in warnings[0]
+
+
+def test_trusting_a_notebook_after_opening_it_signs_it(server, folder):
+    """JupyterLab's "Trust Notebook": the notary is used from the event loop's thread
+    (jupyter_server's trust_notebook) after a read used it from ours."""
+    path = f"{folder}/untrusted.ipynb"
+    content = nb_json("display(HTML('<b>x</b>'))")
+    content["cells"][0]["outputs"] = [
+        {"output_type": "display_data", "data": {"text/html": "<b>x</b>"}, "metadata": {}}
+    ]
+    assert server.api("PUT", path, json={"type": "notebook", "content": content}).status_code == 201
+    opened = server.api("GET", path).json()
+    assert opened["content"]["cells"][0]["metadata"]["trusted"] is False
+    trusted = server.session.post(f"{server.url}/api/contents/{path}/trust", timeout=60)
+    assert trusted.status_code == 201, trusted.text
+    reopened = server.api("GET", path)
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["content"]["cells"][0]["metadata"]["trusted"] is True
+    assert "Signature store for notebook" not in server.log()  # no store was thrown away
