@@ -10,9 +10,6 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from tornado.web import HTTPError
 
-from tests.conftest import WORKSPACE
-from tests.manager.conftest import ROOT
-
 
 def nb(source: str) -> dict:
     return {"type": "notebook", "content": nbformat.from_dict(new_notebook(cells=[new_code_cell(source)]))}
@@ -179,12 +176,11 @@ async def test_versions_follow_a_rename_and_never_nest_in_left_over_ones(cm, tar
     await cm.save({"type": "file", "format": "text", "content": "b1"}, "b.txt")
     await cm.create_checkpoint("b.txt")
     # b.txt goes behind the manager's back: its versions stay, orphaned
-    workspace = target.emulator.namespace.workspaces[WORKSPACE]
-    target.emulator.namespace.delete(workspace, f"{ROOT}/b.txt", recursive=False)
+    target.delete("b.txt")
     cm.files.clear_caches()
     await cm.rename("a.txt", "b.txt")
     assert [c["id"] for c in await cm.list_checkpoints("b.txt")] == [mine["id"]]
-    nested = [p for p in workspace.nodes if "/.ipynb_checkpoints/b.txt/" in p and p.count("b.txt") > 1]
+    nested = [p for p in target.paths() if ".ipynb_checkpoints/b.txt/" in p and p.count("b.txt") > 1]
     assert nested == []
     await cm.restore_checkpoint(mine["id"], "b.txt")
     assert target.read("b.txt") == b"a1"
