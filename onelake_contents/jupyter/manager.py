@@ -340,19 +340,18 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         return model
 
     async def _known_or_stat(self, path: str, need_stat: bool) -> Entry | None:
-        """The entry when cached or needed; None when a content read will tell (saves a HEAD)."""
+        """The entry when cached or needed; None when a content read will tell (saves a HEAD).
+        A path only left out of a listing is asked of OneLake, as one never seen."""
         ol = self._ol(path)
         hit = self.files.known(ol)
-        if hit is MISSING:
+        if hit is None:
+            hit = self.files.known_dir(ol)
+        if hit is MISSING and self.files.known_by_name(ol) is MISSING:
             onelake_metrics.count_cache("negative")
             raise HTTPError(404, f"No such file or directory: {path}")
-        if hit is not None:
+        if isinstance(hit, Entry):
             onelake_metrics.count_cache("hit")
             return hit
-        known_dir = self.files.known_dir(ol)
-        if known_dir is not None:
-            onelake_metrics.count_cache("hit")
-            return known_dir
         if not need_stat:
             onelake_metrics.count_cache("miss")  # the content read will ask OneLake
             return None

@@ -627,6 +627,45 @@ async def test_names_onelake_cannot_hold_are_refused_before_any_request(cm, emul
     assert target.read("sas/a.txt") == b"a"
 
 
+async def test_a_path_made_elsewhere_is_found_though_a_fresh_listing_lacks_it(make_manager, target):
+    """Server B listed the root; server A (or a pipeline, the CLI, a kernel) then makes paths in
+    it. B's listing may be `metadata_ttl` old, but what B is asked for by name and does not find
+    there is confirmed with OneLake (one request) before it is a 404 or a False."""
+    a, b = make_manager(metadata_ttl=3600), make_manager(metadata_ttl=3600)
+    await b.get("")
+    for name in ("fresh", "listed", "described", "untitled"):
+        await a.save({"type": "directory"}, name)
+    for name in ("made.txt", "read.txt", "head.txt", "shared/theirs.txt"):
+        await text(a, name, name)
+    if target.emulator is not None:
+        target.emulator.reset_requests()
+    assert await b.dir_exists("fresh")
+    assert (await b.get("listed"))["content"] == []
+    assert (await b.get("described", content=False))["type"] == "directory"
+    assert (await b.new_untitled("untitled", type="notebook"))["path"] == "untitled/Untitled.ipynb"
+    assert await b.file_exists("made.txt")
+    assert (await b.get("read.txt"))["content"] == "read.txt"
+    assert (await b.get("head.txt", content=False))["size"] == len("head.txt")
+    if target.emulator is not None:
+        # one request per miss (the listing of `listed` is that request; `untitled` is then listed
+        # to name the notebook, which is written)
+        operations = [r.operation for r in target.emulator.requests()]
+        assert operations == [
+            *("GetBlobProperties", "ListPaths", "GetBlobProperties"),
+            *("GetBlobProperties", "ListPaths", "PutBlob"),
+            *("GetBlobProperties", "GetBlob", "GetBlobProperties"),
+        ]
+        target.emulator.reset_requests()
+    # what is not there is still missing, after one request, and then known missing
+    assert not await b.exists("never.txt") and not await b.exists("never.txt")
+    assert await http_status(b.get("never")) == 404
+    if target.emulator is not None:
+        assert [r.operation for r in target.emulator.requests()] == ["GetBlobProperties", "ListPaths"]
+    # a file written into a folder made elsewhere joins what is in it
+    await text(b, "shared/mine.txt", "mine")
+    assert sorted(m["name"] for m in (await b.get("shared"))["content"]) == ["mine.txt", "theirs.txt"]
+
+
 async def test_a_folder_larger_than_the_cache_lists_and_takes_new_files(make_manager, target):
     cm = make_manager(cache_size=50)
     for i in range(60):
