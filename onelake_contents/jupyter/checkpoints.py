@@ -66,6 +66,8 @@ class OneLakeCheckpoints(AsyncCheckpoints):
             await self.versions.ensure_one(ol)
 
     async def list_checkpoints(self, path):
+        """Oldest to newest, as JupyterLab reads the list: its "Last Checkpoint", its revert
+        without an id and the top of its picker (which it shows reversed) are the last entry."""
         ol = self._ol(path)
         with http_errors(path, self.log):
             return [self._model(e) for e in await self.versions.list(ol)]

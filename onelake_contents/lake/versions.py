@@ -40,9 +40,10 @@ def version_path(path: str, version_id: str) -> str | None:
     return join(version_folder(path), version_id)
 
 
-def newest_first(entries) -> list[Entry]:
-    """The versions among a version folder's entries, newest first."""
-    return sorted((e for e in entries if not e.is_dir and VERSION_ID.match(e.name)), key=lambda e: e.name, reverse=True)
+def oldest_first(entries) -> list[Entry]:
+    """The versions among a version folder's entries, oldest first (the order JupyterLab reads
+    a checkpoint list in: the last one is the latest)."""
+    return sorted((e for e in entries if not e.is_dir and VERSION_ID.match(e.name)), key=lambda e: e.name)
 
 
 class NoSuchVersion(NotFound):
@@ -60,13 +61,13 @@ class Versions:
         self._latest: dict[str, tuple[str, Entry]] = {}
 
     async def list(self, path: str) -> list[Entry]:
-        """A file's versions, newest first (one listing, or none when fresh in the cache); the
-        oldest beyond `keep` are deleted."""
+        """A file's versions, oldest to newest (one listing, or none when fresh in the cache);
+        the oldest beyond `keep` are deleted."""
         try:
             entries = await self.files.listing(version_folder(path))
         except NotFound:
             return []
-        versions = newest_first(entries)
+        versions = oldest_first(entries)
         if versions:
             self._has_version.add(path)
         return await self._prune(versions)
@@ -90,7 +91,7 @@ class Versions:
         self._has_version.add(path)
         listing = self.files.cache.listing(version_folder(path))
         if listing is not None:
-            await self._prune(newest_first(listing))
+            await self._prune(oldest_first(listing))
         return entry
 
     async def ensure_one(self, path: str) -> None:
@@ -100,8 +101,10 @@ class Versions:
         if not await self.list(path):
             await self.create(path)
 
-    async def _prune(self, newest: list[Entry]) -> list[Entry]:
-        kept, extra = newest[: self.keep], newest[self.keep :]
+    async def _prune(self, oldest: list[Entry]) -> list[Entry]:
+        """The newest `keep` of versions listed oldest first; the others are deleted."""
+        beyond = max(len(oldest) - self.keep, 0)
+        extra, kept = oldest[:beyond], oldest[beyond:]
         for entry in extra:
             await self.files.delete_if_there(entry.path, is_dir=False)
         return kept

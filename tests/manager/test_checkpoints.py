@@ -29,14 +29,16 @@ def versions_in_onelake(target, path: str) -> list[str]:
         return []
 
 
-async def test_create_several_listed_newest_first(cm, target):
+async def test_checkpoints_are_listed_oldest_to_newest(cm, target):
+    """As JupyterLab reads them: the last entry is the latest checkpoint."""
     await cm.save(nb("v1"), "n.ipynb")
     ids = []
     for version in ("v2", "v3", "v4"):
         await cm.save(nb(version), "n.ipynb")
         ids.append((await cm.create_checkpoint("n.ipynb"))["id"])
     listed = await cm.list_checkpoints("n.ipynb")
-    assert [c["id"] for c in listed][:3] == list(reversed(ids))
+    assert [c["id"] for c in listed][-3:] == ids
+    assert listed == sorted(listed, key=lambda c: c["last_modified"])
     assert all(re.fullmatch(r"[\w-]+", c["id"]) and c["last_modified"].tzinfo for c in listed)
     assert set(ids) <= set(versions_in_onelake(target, "n.ipynb"))
 
@@ -64,7 +66,7 @@ async def test_prune_beyond_max_checkpoints(make_manager, target):
         await cm.save(nb(f"v{i}"), "p.ipynb")
         made.append((await cm.create_checkpoint("p.ipynb"))["id"])
     listed = [c["id"] for c in await cm.list_checkpoints("p.ipynb")]
-    assert listed == list(reversed(made))[:3]
+    assert listed == made[-3:]  # the newest three, oldest first
     assert versions_in_onelake(target, "p.ipynb") == sorted(listed)
 
 

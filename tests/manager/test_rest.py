@@ -203,6 +203,23 @@ def test_checkpoint_endpoints(server, lake, folder):
     assert checkpoint["id"] not in [c["id"] for c in server.api("GET", f"{path}/checkpoints").json()]
 
 
+def test_checkpoints_are_listed_oldest_to_newest_as_jupyterlab_reads_them(server, lake, folder):
+    """JupyterLab shows the last entry as "Last Checkpoint" and reverts to it when no id is
+    given (`DocumentContext.restoreCheckpoint()`): the last entry must be the latest."""
+    path = f"{folder}/ordered.ipynb"
+    made = []
+    for version in ("v1", "v2", "v3"):
+        assert server.api("PUT", path, json={"type": "notebook", "content": nb_json(version)}).ok
+        made.append(server.api("POST", f"{path}/checkpoints").json())
+    assert server.api("PUT", path, json={"type": "notebook", "content": nb_json("unsaved work")}).ok
+    listed = server.api("GET", f"{path}/checkpoints").json()
+    assert [c["id"] for c in listed][-3:] == [c["id"] for c in made]
+    assert [c["last_modified"] for c in listed] == sorted(c["last_modified"] for c in listed)
+    latest = listed[-1]["id"]  # what restoreCheckpoint() without an id picks
+    assert server.api("POST", f"{path}/checkpoints/{latest}").status_code == 204
+    assert first_source(lake, path) == "v3"
+
+
 def test_throttling_reaches_the_client_as_503_with_retry_after(server, lake, folder):
     lake.set_faults(probability=1.0, kinds={"429": 1}, retry_after=30, operations={"PutBlob"})
     try:
