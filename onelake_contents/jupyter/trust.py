@@ -118,7 +118,8 @@ class NotebookTrust(LoggingConfigurable):
         self.notary.mark_cells(nb, True)
         await self._with_notary(self.check_and_sign, nb, path)
 
-    async def _mark_trusted(self, nb, path: str) -> None:
+    async def mark_trusted(self, nb, path: str) -> None:
+        """`mark_trusted_cells` on the notary thread, the event loop free meanwhile."""
         await self._with_notary(self.mark_trusted_cells, nb, path)
 
     async def _notebook_bytes(self, content, path: str) -> tuple[bytes, dict]:

@@ -72,21 +72,23 @@ class Versions:
             self._has_version.add(path)
         return await self._prune(versions)
 
-    async def create(self, path: str) -> Entry:
-        """A new version with the file's current bytes: one request when the files layer holds
-        them (this server just read or wrote them), else two. Bytes identical to the newest
-        version this server made are that version: JupyterLab asks for a checkpoint right after
-        the save that made the first one, and a second copy of the same bytes is no history."""
-        blob = self.files.held_current(path)
-        if blob is None:
-            blob = await self.files.store.read(path)
-            if blob.entry.is_dir:
-                raise IsADirectory(f"{path} is a directory")
-        digest = await off_the_loop(sha256, blob.data)
+    async def create(self, path: str, data: bytes | None = None) -> Entry:
+        """A new version with the file's current bytes (or `data`): one request when the files
+        layer holds them (this server just read or wrote them), else two. Bytes identical to the
+        newest version this server made are that version: JupyterLab asks for a checkpoint right
+        after the save that made the first one, and a second copy of the same bytes is no history."""
+        if data is None:
+            blob = self.files.held_current(path)
+            if blob is None:
+                blob = await self.files.store.read(path)
+                if blob.entry.is_dir:
+                    raise IsADirectory(f"{path} is a directory")
+            data = blob.data
+        digest = await off_the_loop(sha256, data)
         latest = self._latest.get(path)
         if latest is not None and latest[0] == digest and self.files.known(latest[1].path) is not MISSING:
             return latest[1]
-        entry = await self.files.write_new(version_path(path, new_version_id()), blob.data, content_type(path))
+        entry = await self.files.write_new(version_path(path, new_version_id()), data, content_type(path))
         self._latest[path] = (digest, entry)
         self._has_version.add(path)
         listing = self.files.cache.listing(version_folder(path))

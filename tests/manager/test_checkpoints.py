@@ -186,3 +186,45 @@ async def test_versions_follow_a_rename_and_never_nest_in_left_over_ones(cm, tar
     assert nested == []
     await cm.restore_checkpoint(mine["id"], "b.txt")
     assert target.read("b.txt") == b"a1"
+
+
+async def test_any_async_checkpoints_class_keeps_the_versions_and_a_save_makes_the_first(
+    make_manager, target, tmp_path
+):
+    """An operator may plug in other checkpoints (here jupyter_server's own, on a local disk); a
+    save of an existing notebook still makes its first version, as jupyter_server's file manager."""
+    from jupyter_server.services.contents.filecheckpoints import AsyncGenericFileCheckpoints
+
+    cm = make_manager(checkpoints_class=AsyncGenericFileCheckpoints)
+    cm.checkpoints.root_dir = str(tmp_path)
+    await cm.get("")
+    await cm.save(nb("first"), "local.ipynb")  # a new notebook: no history yet
+    assert await cm.list_checkpoints("local.ipynb") == []
+    await cm.save(nb("second"), "local.ipynb")
+    assert [c["id"] for c in await cm.list_checkpoints("local.ipynb")] == ["checkpoint"]
+    assert "second" in (tmp_path / ".ipynb_checkpoints" / "local-checkpoint.ipynb").read_text()
+    await cm.save(nb("third"), "local.ipynb")
+    await cm.restore_checkpoint("checkpoint", "local.ipynb")
+    assert source(target, "local.ipynb") == "second"
+    assert versions_in_onelake(target, "local.ipynb") == []
+
+
+async def test_checkpoints_read_and_made_as_content_models_for_generic_clients(cm, target):
+    """jupyter_server's generic checkpoints interface (nbdime reads checkpoints only through it,
+    passing the checkpoint's model where the id goes)."""
+    await cm.save({"type": "file", "format": "text", "content": "now"}, "g.txt")
+    made = await cm.checkpoints.create_file_checkpoint("then", "text", "g.txt")
+    assert await cm.checkpoints.get_file_checkpoint(made["id"], "g.txt") == {
+        "type": "file",
+        "content": "then",
+        "format": "text",
+    }
+    await cm.save(nb("current"), "g.ipynb")
+    version = await cm.checkpoints.create_notebook_checkpoint(nb("kept")["content"], "g.ipynb")
+    got = await cm.checkpoints.get_notebook_checkpoint(version, "g.ipynb")
+    assert got["type"] == "notebook" and got["content"].cells[0].source == "kept"
+    assert [c["id"] for c in await cm.list_checkpoints("g.ipynb")][-1] == version["id"]
+    assert target.read("g.txt") == b"now" and source(target, "g.ipynb") == "current"
+    with pytest.raises(HTTPError) as missing:
+        await cm.checkpoints.get_notebook_checkpoint("20200101T000000000000Z-abcdef", "g.ipynb")
+    assert missing.value.status_code == 404
