@@ -50,9 +50,9 @@ class NotaryThread:
 
 class ThreadBoundStore(SignatureStore):
     """A signature store usable from any thread: the store `factory` makes is opened on first
-    use on the notary thread, and every call runs there."""
+    use on the notary thread (`thread()`, the one in service), and every call runs there."""
 
-    def __init__(self, factory, thread: NotaryThread):
+    def __init__(self, factory, thread):
         self._factory = factory
         self._thread = thread
         self._store: SignatureStore | None = None
@@ -63,7 +63,7 @@ class ThreadBoundStore(SignatureStore):
                 self._store = self._factory()
             return getattr(self._store, method)(*args)
 
-        return self._thread.call(call)
+        return self._thread().call(call)
 
     def store_signature(self, digest, algorithm):
         return self._on_thread("store_signature", digest, algorithm)
@@ -75,8 +75,10 @@ class ThreadBoundStore(SignatureStore):
         return self._on_thread("remove_signature", digest, algorithm)
 
     def close(self):
+        """Closed until its next use, which opens the store again (a manager used after `close`)."""
         if self._store is not None:
-            self._thread.call(self._store.close)
+            store, self._store = self._store, None
+            self._thread().call(store.close)
 
 
 class NotebookTrust(LoggingConfigurable):
@@ -94,8 +96,8 @@ class NotebookTrust(LoggingConfigurable):
     def _default_notary(self):
         notary = NotebookNotary(parent=self)
         notary.store.close()  # opened by the notary's constructor on this thread: reopened on ours
-        opened_by, worker = notary.store_factory, self._notary_worker
-        notary.store_factory = lambda: ThreadBoundStore(opened_by, worker)
+        opened_by = notary.store_factory
+        notary.store_factory = lambda: ThreadBoundStore(opened_by, lambda: self._notary_worker)
         notary.store = notary.store_factory()
         return notary
 
@@ -103,11 +105,12 @@ class NotebookTrust(LoggingConfigurable):
         return await self._notary_worker.run(method, *args)
 
     async def _stop_notary(self) -> None:
-        worker, self._notary_thread = self._notary_thread, None
+        worker = self._notary_thread
         if worker is None:
             return
         if self.trait_has_value("notary"):
             await worker.run(self.notary.store.close)
+        self._notary_thread = None
         worker.stop()
 
     async def trust_notebook(self, path):

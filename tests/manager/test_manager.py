@@ -719,3 +719,15 @@ async def test_a_folder_named_with_query_characters_lists_its_own_contents(cm, t
     assert [c["path"] for c in model["content"]] == [f"{name}/in.txt"]
     listed = {c["name"] for c in (await cm.get(""))["content"]}
     assert name in listed
+
+
+async def test_a_closed_manager_reads_and_signs_again(make_manager):
+    """`close` stops the notary's thread and closes its store; a manager used again gets both back."""
+    cm = make_manager()
+    nb = notebook("1+1")
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<b>2</b>"})]
+    cm.notary.mark_cells(nb, True)
+    await cm.save({"type": "notebook", "content": nb}, "again.ipynb")
+    await cm.close()
+    assert (await cm.get("again.ipynb"))["content"]["cells"][0]["metadata"]["trusted"] is True
+    await cm.save({"type": "notebook", "content": notebook("2+2")}, "again.ipynb")
