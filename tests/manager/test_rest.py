@@ -68,6 +68,18 @@ def test_text_and_base64_round_trip_with_hash(server, folder):
     assert bad.status_code == 400
 
 
+def test_a_new_file_put_in_a_listed_folder_is_a_head_and_a_put_blob(server, lake, folder):
+    """jupyter_server's handler asks whether the file exists before saving: a name the folder's
+    fresh listing lacks is confirmed with OneLake (another server may have made it)."""
+    assert server.api("GET", folder).status_code == 200
+    lake.reset_requests()
+    assert (
+        server.api("PUT", f"{folder}/new.txt", json={"type": "file", "format": "text", "content": "n"}).status_code
+        == 201
+    )
+    assert [r.operation for r in lake.requests()] == ["GetBlobProperties", "PutBlob"]
+
+
 def test_rename_copy_delete(server, lake, folder):
     server.api("PUT", f"{folder}/x.txt", json={"type": "file", "format": "text", "content": "x"})
     renamed = server.api("PATCH", f"{folder}/x.txt", json={"path": f"{folder}/y.txt"})

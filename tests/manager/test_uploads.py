@@ -277,3 +277,25 @@ def test_an_upload_that_cannot_be_published_leaves_no_staged_file(uploads_server
     staged = [p for p in lake.namespace.workspaces[WORKSPACE].nodes if ".onelake-uploads~/" in p and f"/{folder}." in p]
     assert staged == []
     assert node(lake, f"{folder}/inside.txt").data == b"x"
+
+
+def test_requests_of_a_chunked_upload_to_a_new_name_in_a_listed_folder(uploads_server, lake):
+    """K pieces, one Put Block List, one rename, and one HEAD confirming the name the folder's
+    listing lacks (jupyter_server's handler asks whether the file exists): K + 3; K + 2 over a
+    file that is there."""
+    server = uploads_server
+    folder = f"count-{uuid.uuid4().hex[:6]}"
+    server.api("PUT", folder, json={"type": "directory"})
+    upload(server, f"{folder}/first.bin", b"w" * (2 * CHUNK))  # the folder's staging area swept once
+    assert server.api("GET", folder).status_code == 200  # listed, as the file browser shows it
+    lake.reset_requests()
+    upload(server, f"{folder}/new.bin", b"n" * (3 * CHUNK))
+    assert [r.operation for r in lake.requests()] == [
+        "GetBlobProperties",
+        *["PutBlock"] * 3,
+        "PutBlockList",
+        "RenamePath",
+    ]
+    lake.reset_requests()
+    upload(server, f"{folder}/new.bin", b"m" * (3 * CHUNK))  # over the file: nothing to confirm
+    assert [r.operation for r in lake.requests()] == [*["PutBlock"] * 3, "PutBlockList", "RenamePath"]
