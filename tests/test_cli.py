@@ -95,8 +95,9 @@ def test_checkpoints_verbs(env, emulator, capsys, tmp_path):
     assert code == 0 and created["id"]
     local.write_text("v2")
     run(capsys, "put", str(local), "n.txt")
+    code, second = run_json(capsys, "checkpoints", "create", "n.txt")
     code, listed = run_json(capsys, "checkpoints", "list", "n.txt")
-    assert [c["id"] for c in listed] == [created["id"]]
+    assert [c["id"] for c in listed] == [created["id"], second["id"]]  # oldest to newest
     code, _ = run_json(capsys, "checkpoints", "restore", "n.txt", created["id"])
     assert code == 0 and stored(emulator, "n.txt") == b"v1"
     code, out = run_json(capsys, "checkpoints", "restore", "n.txt", "no-such-id")

@@ -4,22 +4,28 @@ Built on the files layer the way jupyter_server's `FileCheckpoints` builds on it
 the versions themselves (`lake.versions`) are ordinary files beside the file, several per file
 (the newest `max_checkpoints` kept), so they survive the container and follow renames. The
 contents manager is only asked for its files layer (`parent.files`).
+
+Besides the Checkpoints API, the four methods of jupyter_server's generic checkpoints (a
+checkpoint's content as a model, a checkpoint made from a model's content): nbdime's checkpoint
+diff reads checkpoints only through them (and passes the checkpoint's model where the id goes).
 """
 
 from __future__ import annotations
 
-from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
+from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, AsyncGenericCheckpointsMixin
 from tornado.web import HTTPError
 from traitlets import Int
 
 from ..lake.content import content_type
+from ..lake.files import off_the_loop
 from ..lake.versions import NoSuchVersion, Versions
 from ..paths import in_checkpoint_dir, is_hidden
-from ..storage import Entry, NotFound
+from ..storage import Blob, Entry, NotFound
+from . import models
 from .errors import api_path, http_errors
 
 
-class OneLakeCheckpoints(AsyncCheckpoints):
+class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
     """Several versions per file, in OneLake, newest `max_checkpoints` kept."""
 
     max_checkpoints = Int(10, config=True, help="Versions kept per file; older ones are pruned.")
@@ -66,23 +72,58 @@ class OneLakeCheckpoints(AsyncCheckpoints):
             await self.versions.ensure_one(ol)
 
     async def list_checkpoints(self, path):
+        """Oldest to newest, as JupyterLab reads the list: its "Last Checkpoint", its revert
+        without an id and the top of its picker (which it shows reversed) are the last entry."""
         ol = self._ol(path)
         with http_errors(path, self.log):
             return [self._model(e) for e in await self.versions.list(ol)]
 
+    async def _read(self, checkpoint_id, path) -> Blob:
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            try:
+                return await self.versions.read(ol, checkpoint_id)
+            except NoSuchVersion:
+                raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
+
     async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         """The file's content becomes the version's (a conditional save, like the user's own)."""
+        blob = await self._read(checkpoint_id, path)
         ol = self._ol(path)
         files = self.parent.files
         with http_errors(path, self.log):
-            try:
-                blob = await self.versions.read(ol, checkpoint_id)
-            except NoSuchVersion:
-                raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
             current = await files.entry(ol)
             if current is not None and current.is_dir:
                 raise HTTPError(400, f"{path} is a directory")
             await files.write(ol, blob.data, content_type(path), overwrite_changes=self.parent.last_writer_wins)
+
+    # ---- jupyter_server's generic checkpoints: checkpoints as content models ------------------
+    async def get_notebook_checkpoint(self, checkpoint_id, path):
+        """`{"type": "notebook", "content": <notebook>}` of a version (`checkpoint_id` may be its
+        checkpoint model, as nbdime passes it), its cells marked trusted or not as the contents
+        manager's `get` marks them: a version equal to the file compares equal to it."""
+        blob = await self._read(_checkpoint_id(checkpoint_id), path)
+        nb, _ = await off_the_loop(models.parse_notebook, blob.data, path)
+        await self.parent.mark_trusted(nb, path)
+        return {"type": "notebook", "content": nb}
+
+    async def get_file_checkpoint(self, checkpoint_id, path):
+        """`{"type": "file", "content": ..., "format": "text" | "base64"}` of a version."""
+        blob = await self._read(_checkpoint_id(checkpoint_id), path)
+        content, format = models.decode(blob.data, None, path)
+        return {"type": "file", "content": content, "format": format}
+
+    async def create_notebook_checkpoint(self, nb, path):
+        data, _ = models.serialise_notebook(nb, path)
+        return await self._create_from(data, path)
+
+    async def create_file_checkpoint(self, content, format, path):
+        return await self._create_from(models.file_bytes(content, format, path), path)
+
+    async def _create_from(self, data: bytes, path) -> dict:
+        ol = self._ol(path)
+        with http_errors(path, self.log):
+            return self._model(await self.versions.create(ol, data))
 
     async def delete_checkpoint(self, checkpoint_id, path):
         ol = self._ol(path)
@@ -110,3 +151,8 @@ class OneLakeCheckpoints(AsyncCheckpoints):
         ol = self._ol(path)
         with http_errors(path, self.log):
             await self.versions.delete_all(ol)
+
+
+def _checkpoint_id(checkpoint) -> str:
+    """A checkpoint's id, also when given its model (`{"id": ..., "last_modified": ...}`)."""
+    return checkpoint.get("id") if isinstance(checkpoint, dict) else checkpoint

@@ -1,6 +1,7 @@
 """JupyterLab's chunked uploads, as jupyter_server's `LargeFileManager` takes them: a model with
-`chunk` (1, 2, ..., then -1 for the last) is one piece of a file, staged and published atomically
-by the files layer's uploads (`lake.uploads`)."""
+`chunk` (1 to start, higher numbers or the same again to add, -1 for the last) is one piece of a
+file, staged and published atomically by the files layer's uploads (`lake.uploads`, where the
+order the pieces may come in is written down)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tornado.web import HTTPError
 
 from ..lake.content import content_type
 from ..lake.uploads import UploadRefused
-from ..storage import Conflict, Entry, TooLarge
+from ..storage import Changed, Conflict, Entry, TooLarge
 from . import models
 
 
@@ -47,6 +48,11 @@ class ChunkedUploads:
                 await self.uploads.stage(upload, data)
             except TooLarge:
                 raise HTTPError(413, f"{path} is larger than the {self.max_upload_bytes}-byte upload limit") from None
+            except Changed:
+                raise HTTPError(
+                    409,
+                    f"Cannot append to {path}: it changed in OneLake since its upload was published; upload it again",
+                ) from None
         if chunk != -1:
             now = datetime.now(UTC)
             return self._model(models.model_without_content, path, Entry(ol, False, upload.size, now, now, ""))

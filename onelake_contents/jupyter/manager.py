@@ -18,6 +18,7 @@ import re
 
 from azure.core.credentials import AccessTokenInfo
 from jupyter_core.utils import run_sync
+from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
 from traitlets import Bool, Enum, Float, Int, TraitError, Type, Unicode, default, validate
@@ -134,7 +135,13 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         "are kept and reused (one TLS handshake each).",
     )
 
-    checkpoints_class = Type(OneLakeCheckpoints, config=True)
+    checkpoints_class = Type(
+        OneLakeCheckpoints,
+        klass=AsyncCheckpoints,
+        config=True,
+        help="The checkpoints (versions) of files: OneLakeCheckpoints keeps them in OneLake beside the "
+        "file; any AsyncCheckpoints subclass may be used instead.",
+    )
     files_handler_class = Type(OneLakeFilesHandler, config=True)
 
     @default("files_handler_params")
@@ -340,19 +347,18 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         return model
 
     async def _known_or_stat(self, path: str, need_stat: bool) -> Entry | None:
-        """The entry when cached or needed; None when a content read will tell (saves a HEAD)."""
+        """The entry when cached or needed; None when a content read will tell (saves a HEAD).
+        A path only left out of a listing is asked of OneLake, as one never seen."""
         ol = self._ol(path)
         hit = self.files.known(ol)
-        if hit is MISSING:
+        if hit is None:
+            hit = self.files.known_dir(ol)
+        if hit is MISSING and self.files.known_by_name(ol) is MISSING:
             onelake_metrics.count_cache("negative")
             raise HTTPError(404, f"No such file or directory: {path}")
-        if hit is not None:
+        if isinstance(hit, Entry):
             onelake_metrics.count_cache("hit")
             return hit
-        known_dir = self.files.known_dir(ol)
-        if known_dir is not None:
-            onelake_metrics.count_cache("hit")
-            return known_dir
         if not need_stat:
             onelake_metrics.count_cache("miss")  # the content read will ask OneLake
             return None
@@ -391,7 +397,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         model = self._model(build, path, blob.entry)
         if content and as_notebook:
             nb, validation_error = await off_the_loop(models.parse_notebook, blob.data, path)
-            await self._mark_trusted(nb, path)
+            await self.mark_trusted(nb, path)
             model.update(content=nb, format="json")
             self.validate_notebook_model(model, validation_error)
         elif content:
@@ -438,7 +444,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             self.validate_notebook_model(checked, validation_error)
             validation_message = checked.get("message")
             if not is_new:
-                await self.checkpoints.ensure_checkpoint(path)
+                await self._first_checkpoint(path)
         else:
             data = models.file_bytes(model.get("content"), model.get("format"), path)
             entry = await self._write(path, data, content_type(path))
@@ -448,6 +454,14 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self.run_post_save_hooks(model=saved, os_path=self.onelake_url(path))
         self.emit(data={"action": "save", "path": path})
         return saved
+
+    async def _first_checkpoint(self, path: str) -> None:
+        """After a save of an existing notebook, it has a checkpoint, as jupyter_server's file
+        manager makes sure (OneLakeCheckpoints remember which files have one: no listing)."""
+        if isinstance(self.checkpoints, OneLakeCheckpoints):
+            await self.checkpoints.ensure_checkpoint(path)
+        elif not await self.checkpoints.list_checkpoints(path):
+            await self.checkpoints.create_checkpoint(self, path)
 
     async def _make_directory(self, path: str) -> Entry:
         with self._errors(path):
@@ -682,7 +696,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         `await cm.close()`, or `async with cm:`)."""
         await self.files.close()
         await self._credential.close()
-        self._stop_notary()
+        await self._stop_notary()
 
     async def __aenter__(self) -> OneLakeContentsManager:
         return self

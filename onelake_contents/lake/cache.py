@@ -10,6 +10,10 @@
 A listing larger than the whole cache (a folder of more entries than `maxsize`) is kept on its own,
 one at a time, for the same TTL: listings of any size work, and the cache stays bounded.
 
+A path absent from a fresh listing reads as MISSING like one OneLake answered 404 for, but the
+two differ: `seen_missing` tells them apart, so that a path asked for by name and merely left out
+of a listing (which may be `ttl` old) can be confirmed with OneLake before it is called missing.
+
 Our own writes, renames and deletes are written through. Concurrent identical lookups share one
 request (`single_flight`). Staleness is bounded by the TTL; lost updates are prevented by
 conditional writes, not by this cache.
@@ -62,6 +66,11 @@ class MetadataCache:
             return listing.get(name, MISSING)
         return None
 
+    def seen_missing(self, path: str) -> bool:
+        """`path` itself was found missing (a 404 for it, or our own delete or rename away), not
+        only left out of its parent's listing."""
+        return self._entries.get(path) is MISSING
+
     def _listing_of(self, path: str) -> dict | None:
         listing = self._listings.get(path)
         return listing if listing is not None else self._oversized.get(path)
@@ -90,9 +99,10 @@ class MetadataCache:
             self._dirs.pop(entry.path, None)
 
     def created(self, entry: Entry) -> None:
-        """We wrote `entry`. A folder we knew to be absent holds just that now: OneLake made it."""
+        """We wrote `entry`. A folder OneLake told us was absent holds just that now: OneLake made
+        it. (One only left out of a listing may have been made elsewhere, with things in it.)"""
         parent = _parent(entry.path)
-        was_missing = self.lookup(parent) is MISSING
+        was_missing = self.seen_missing(parent)
         self.put(entry)
         if was_missing:
             self._listings[parent] = {entry.name: entry}

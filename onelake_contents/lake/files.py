@@ -136,12 +136,21 @@ class LakeFiles:
         """What the cache knows of a path: an Entry, MISSING, or None."""
         return self.cache.lookup(path)
 
+    def known_by_name(self, path: str):
+        """What the cache may answer when a path is asked for by name: an Entry, MISSING only
+        when OneLake said so for the path itself within the TTL, else None. A path left out of a
+        listing (up to `metadata_ttl` old) may have been made elsewhere since: a request confirms."""
+        hit = self.cache.lookup(path)
+        if hit is MISSING and not self.cache.seen_missing(path):
+            return None
+        return hit
+
     def known_dir(self, path: str) -> Entry | None:
         return self.cache.known_dir(path)
 
     async def entry(self, path: str) -> Entry | None:
         """The entry of a path from the cache, else one HEAD (shared by concurrent callers)."""
-        hit = self.cache.lookup(path)
+        hit = self.known_by_name(path)
         if hit is MISSING:
             metrics.count_cache("negative")
             return None
@@ -167,7 +176,7 @@ class LakeFiles:
         if hit is not None:
             metrics.count_cache("hit")
             return hit
-        if self.cache.lookup(path) is MISSING:
+        if self.known_by_name(path) is MISSING:
             metrics.count_cache("negative")
             raise NotFound(f"{path} does not exist", status=404)
         metrics.count_cache("miss")

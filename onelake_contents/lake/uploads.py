@@ -5,6 +5,13 @@ checkpoint folder); the last one commits them (Put Block List) and publishes the
 over the target. The old file stays whole and readable until then, and an abandoned upload leaves
 nothing visible (OneLake discards uncommitted blocks; a crash between commit and publish leaves a
 staged file, deleted by a later sweep). Memory per upload: one piece. K pieces cost K + 2 requests.
+
+Pieces are numbered as jupyter_server's `LargeFileManager` takes them: 1 starts an upload (over
+any unfinished one), every other number adds a piece, -1 adds the last one and publishes. Numbers
+only ever grow (-1 after all others): a piece numbered lower than the one before it cannot belong
+to the same sequence and drops the upload. A number repeated is one more piece, appended as
+`LargeFileManager` appends it (pieces are not retried by number: a client that lost an answer
+starts again from 1), and a -1 after the last piece appends to the file the upload published.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any
 
 from .. import metrics
 from ..paths import CHECKPOINT_DIR, split
-from ..storage import Entry, NotFound, StoreError, TooLarge
+from ..storage import Changed, Entry, NotFound, StoreError, TooLarge
 from .ledger import new_write_id, write_metadata
 
 UPLOAD_DIR = ".onelake-uploads~"
@@ -44,21 +51,24 @@ class UploadRefused(ValueError):
 
 @dataclass
 class StagedUpload:
-    """One upload in progress: where it is staged and what has arrived."""
+    """One upload in progress: where it is staged and what has arrived.
+
+    `continues` is the version an earlier upload published, when this one appends to it (a -1
+    after the last piece): its bytes are staged first."""
 
     target: str
     staging: str
-    next_chunk: int = 1
+    last_piece: int = 1
     size: int = 0
     blocks: list[str] = field(default_factory=list)
     digest: Any = field(default_factory=hashlib.sha256)
     touched: float = field(default_factory=time.monotonic)
+    continues: Entry | None = None
 
     def add(self, block: str, data: bytes) -> None:
         self.blocks.append(block)
         self.size += len(data)
         self.digest.update(data)
-        self.next_chunk += 1
         self.touched = time.monotonic()
 
 
@@ -70,25 +80,38 @@ class Uploads:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._active: dict[str, StagedUpload] = {}
+        # what the last piece of an upload published, and when: a further last piece appends to it
+        self._published: dict[str, tuple[Entry, float]] = {}
         self._swept: set[str] = set()
         self._background: set[asyncio.Task] = set()
 
     def piece(self, target: str, number: int) -> StagedUpload:
-        """The upload a piece numbered 1, 2, ... (or -1 for the last) belongs to."""
+        """The upload a piece numbered 1, 2, ... (or -1 for the last) belongs to (see the module's
+        docstring for the order)."""
         self.expire()
         if number == 1:
-            if self._active.pop(target, None) is not None:
-                metrics.upload_ended()
-            upload = self._active[target] = StagedUpload(target, staging_path(target))
-            metrics.upload_started()
-            self.sweep(split(upload.staging)[0])
-            return upload
+            self.drop(target)
+            self._published.pop(target, None)
+            return self._start(target)
         upload = self._active.get(target)
         if upload is None:
-            raise UploadRefused("no upload is in progress (it expired or the server restarted)")
-        if number != -1 and number != upload.next_chunk:
-            self.drop(target)
-            raise UploadRefused(f"piece {number} arrived out of order (expected {upload.next_chunk})")
+            published = self._published.pop(target, None)
+            if published is None:
+                raise UploadRefused("no upload is in progress (it expired or the server restarted)")
+            if number != -1:
+                raise UploadRefused(f"piece {number} arrived out of order, after the last piece (-1)")
+            return self._start(target, continues=published[0])
+        if number != -1:
+            if number < upload.last_piece:
+                self.drop(target)
+                raise UploadRefused(f"piece {number} arrived out of order, after piece {upload.last_piece}")
+            upload.last_piece = number
+        return upload
+
+    def _start(self, target: str, continues: Entry | None = None) -> StagedUpload:
+        upload = self._active[target] = StagedUpload(target, staging_path(target), continues=continues)
+        metrics.upload_started()
+        self.sweep(split(upload.staging)[0])
         return upload
 
     def new(self, target: str) -> StagedUpload:
@@ -100,15 +123,31 @@ class Uploads:
             metrics.upload_ended()
 
     async def stage(self, upload: StagedUpload, data: bytes) -> None:
-        if upload.size + len(data) > self.max_bytes:
-            self.drop(upload.target)
-            raise TooLarge(f"{upload.target} is larger than the {self.max_bytes}-byte upload limit", status=413)
-        block = block_id(len(upload.blocks))
+        """Stage one piece (after the bytes of the version it continues, if any)."""
         try:
-            await self.files.store.stage_block(upload.staging, block, data)
+            if upload.continues is not None:
+                await self._stage_published(upload)
+            await self._stage_block(upload, data)
         except StoreError:
             self.drop(upload.target)
             raise
+
+    async def _stage_published(self, upload: StagedUpload) -> None:
+        """The bytes an earlier upload published, staged again (read in pieces of at most 4 MiB),
+        unless the file changed since: then there is nothing of ours to append to."""
+        published, upload.continues = upload.continues, None
+        entry, chunks = await self.files.store.stream(upload.target)
+        if entry.etag != published.etag:
+            await chunks.aclose()
+            raise Changed(f"{upload.target} changed in OneLake since its upload was published", status=412)
+        async for chunk in chunks:
+            await self._stage_block(upload, chunk)
+
+    async def _stage_block(self, upload: StagedUpload, data: bytes) -> None:
+        if upload.size + len(data) > self.max_bytes:
+            raise TooLarge(f"{upload.target} is larger than the {self.max_bytes}-byte upload limit", status=413)
+        block = block_id(len(upload.blocks))
+        await self.files.store.stage_block(upload.staging, block, data)
         upload.add(block, data)
         metrics.count_upload(len(data))
 
@@ -143,6 +182,7 @@ class Uploads:
         files.ledger.settled(target)
         files.cache.put(entry)
         files.ledger.remember_version(target, entry, write_id)
+        self._published[target] = (entry, time.monotonic())
         return entry
 
     async def _discard(self, staging: str) -> None:
@@ -156,6 +196,8 @@ class Uploads:
         for key in [k for k, u in self._active.items() if u.touched < deadline]:
             self.files.log.info("Abandoning the unfinished upload of %s", key)
             self.drop(key)
+        for key in [k for k, (_, published) in self._published.items() if published < deadline]:
+            del self._published[key]
 
     def sweep(self, folder: str) -> None:
         """In the background: delete staged files left by uploads that died between commit and

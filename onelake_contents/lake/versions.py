@@ -40,9 +40,10 @@ def version_path(path: str, version_id: str) -> str | None:
     return join(version_folder(path), version_id)
 
 
-def newest_first(entries) -> list[Entry]:
-    """The versions among a version folder's entries, newest first."""
-    return sorted((e for e in entries if not e.is_dir and VERSION_ID.match(e.name)), key=lambda e: e.name, reverse=True)
+def oldest_first(entries) -> list[Entry]:
+    """The versions among a version folder's entries, oldest first (the order JupyterLab reads
+    a checkpoint list in: the last one is the latest)."""
+    return sorted((e for e in entries if not e.is_dir and VERSION_ID.match(e.name)), key=lambda e: e.name)
 
 
 class NoSuchVersion(NotFound):
@@ -60,37 +61,39 @@ class Versions:
         self._latest: dict[str, tuple[str, Entry]] = {}
 
     async def list(self, path: str) -> list[Entry]:
-        """A file's versions, newest first (one listing, or none when fresh in the cache); the
-        oldest beyond `keep` are deleted."""
+        """A file's versions, oldest to newest (one listing, or none when fresh in the cache);
+        the oldest beyond `keep` are deleted."""
         try:
             entries = await self.files.listing(version_folder(path))
         except NotFound:
             return []
-        versions = newest_first(entries)
+        versions = oldest_first(entries)
         if versions:
             self._has_version.add(path)
         return await self._prune(versions)
 
-    async def create(self, path: str) -> Entry:
-        """A new version with the file's current bytes: one request when the files layer holds
-        them (this server just read or wrote them), else two. Bytes identical to the newest
-        version this server made are that version: JupyterLab asks for a checkpoint right after
-        the save that made the first one, and a second copy of the same bytes is no history."""
-        blob = self.files.held_current(path)
-        if blob is None:
-            blob = await self.files.store.read(path)
-            if blob.entry.is_dir:
-                raise IsADirectory(f"{path} is a directory")
-        digest = await off_the_loop(sha256, blob.data)
+    async def create(self, path: str, data: bytes | None = None) -> Entry:
+        """A new version with the file's current bytes (or `data`): one request when the files
+        layer holds them (this server just read or wrote them), else two. Bytes identical to the
+        newest version this server made are that version: JupyterLab asks for a checkpoint right
+        after the save that made the first one, and a second copy of the same bytes is no history."""
+        if data is None:
+            blob = self.files.held_current(path)
+            if blob is None:
+                blob = await self.files.store.read(path)
+                if blob.entry.is_dir:
+                    raise IsADirectory(f"{path} is a directory")
+            data = blob.data
+        digest = await off_the_loop(sha256, data)
         latest = self._latest.get(path)
         if latest is not None and latest[0] == digest and self.files.known(latest[1].path) is not MISSING:
             return latest[1]
-        entry = await self.files.write_new(version_path(path, new_version_id()), blob.data, content_type(path))
+        entry = await self.files.write_new(version_path(path, new_version_id()), data, content_type(path))
         self._latest[path] = (digest, entry)
         self._has_version.add(path)
         listing = self.files.cache.listing(version_folder(path))
         if listing is not None:
-            await self._prune(newest_first(listing))
+            await self._prune(oldest_first(listing))
         return entry
 
     async def ensure_one(self, path: str) -> None:
@@ -100,8 +103,10 @@ class Versions:
         if not await self.list(path):
             await self.create(path)
 
-    async def _prune(self, newest: list[Entry]) -> list[Entry]:
-        kept, extra = newest[: self.keep], newest[self.keep :]
+    async def _prune(self, oldest: list[Entry]) -> list[Entry]:
+        """The newest `keep` of versions listed oldest first; the others are deleted."""
+        beyond = max(len(oldest) - self.keep, 0)
+        extra, kept = oldest[:beyond], oldest[beyond:]
         for entry in extra:
             await self.files.delete_if_there(entry.path, is_dir=False)
         return kept

@@ -275,6 +275,58 @@ def test_notebook_life_cycle_in_the_browser(stack, browser, tmp_path):
         lab.close()
 
 
+def test_revert_to_checkpoint_offers_the_latest_first_and_restores_what_is_picked(stack, browser):
+    """JupyterLab reads the checkpoint list oldest first: its picker shows it reversed (the latest
+    on top, picked by default) and restores the entry chosen."""
+    api = stack.url.split("/lab")[0] + "/api/contents/ordered.ipynb"
+    headers = {"Authorization": f"token {stack.token}"}
+    for source in ("v1", "v2", "v3"):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        requests.put(
+            api, json={"type": "notebook", "content": notebook}, headers=headers, timeout=30
+        ).raise_for_status()
+        if source != "v3":  # v3 is the work since the last checkpoint
+            requests.post(api + "/checkpoints", headers=headers, timeout=30).raise_for_status()
+    lab = Lab(browser, stack, "checkpoint-order")
+    page = lab.page
+    try:
+        lab.go_home()
+        lab.refresh()  # the notebook was made through the REST API, not in this page
+        lab.item("ordered.ipynb").dblclick(timeout=60_000)
+        lab.cells("v3").wait_for(timeout=60_000)
+        no_kernel = page.locator(".jp-Dialog", has_text="Select Kernel").locator(".jp-Dialog-button.jp-mod-reject")
+        if no_kernel.count():
+            no_kernel.click()
+
+        def revert(pick_last: bool) -> None:
+            lab.menu("File", "Revert Notebook to Checkpoint")
+            picker = page.locator(".jp-Dialog", has_text="Choose a checkpoint")
+            picker.wait_for()
+            options = picker.locator("select option").all_inner_texts()
+            assert [o.split(".", 1)[0] for o in options] == ["0", "1"], options
+            if pick_last:
+                picker.locator("select").select_option(index=len(options) - 1)
+            lab.shot("picker")
+            picker.locator(".jp-Dialog-button.jp-mod-accept").click()
+            confirm = page.locator(".jp-Dialog", has_text="Are you sure")
+            confirm.wait_for()
+            confirm.locator(".jp-Dialog-button.jp-mod-accept").click()
+
+        revert(pick_last=False)  # the option on top: the latest checkpoint
+        lab.cells("v2").wait_for(timeout=30_000)
+        wait_for(lambda: notebook_sources(stack, "ordered.ipynb") == ["v2"])
+        revert(pick_last=True)  # the option at the bottom: the oldest
+        lab.cells("v1").wait_for(timeout=30_000)
+        wait_for(lambda: notebook_sources(stack, "ordered.ipynb") == ["v1"])
+        lab.shot("reverted")
+    except Exception:
+        lab.shot("failure")
+        raise
+    finally:
+        lab.close()
+
+
 def test_two_pages_edit_one_notebook_and_it_lands_in_onelake(stack, browser):
     first = Lab(browser, stack, "rtc-first")
     second = Lab(browser, stack, "rtc-second")

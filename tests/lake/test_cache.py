@@ -56,3 +56,20 @@ def test_a_write_into_a_folder_known_absent_makes_its_listing_and_its_parents_en
     # a folder not known absent: no listing is made up for it
     cache.created(Entry("ws/other/x", False, 1, later, later, "x"))
     assert cache.listing("ws/other") is None
+
+
+def test_a_name_only_left_out_of_a_listing_is_not_seen_missing():
+    """A listing may be `ttl` old: what it lacks may have been made elsewhere since. Only a 404
+    for the path itself (or our own delete) says it is missing, and only then does a write into
+    it make up its listing."""
+    cache = MetadataCache()
+    cache.put_listing("ws/root", files("ws/root", 2))
+    assert cache.lookup("ws/root/fresh") is MISSING and not cache.seen_missing("ws/root/fresh")
+    later = datetime(2026, 1, 2, tzinfo=UTC)
+    cache.created(Entry("ws/root/fresh/mine", False, 1, later, later, "m"))
+    assert cache.listing("ws/root/fresh") is None  # what else is in it is not known
+    assert cache.lookup("ws/root/fresh").is_dir
+    cache.put_missing("ws/root/gone")
+    assert cache.seen_missing("ws/root/gone")
+    cache.removed("ws/root/f0")
+    assert cache.seen_missing("ws/root/f0")

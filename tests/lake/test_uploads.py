@@ -43,21 +43,28 @@ def test_a_staged_upload_counts_what_arrived():
     upload = StagedUpload(TARGET, staging_path(TARGET))
     upload.add(block_id(0), b"abc")
     upload.add(block_id(1), b"de")
-    assert (upload.size, upload.next_chunk, len(upload.blocks)) == (5, 3, 2)
+    assert (upload.size, len(upload.blocks)) == (5, 2)
     assert upload.digest.hexdigest() == hashlib.sha256(b"abcde").hexdigest()
 
 
-async def test_pieces_must_come_in_order_and_a_first_piece_restarts(uploads):
+async def test_pieces_come_in_non_decreasing_order_and_a_first_piece_restarts(uploads):
+    """As jupyter_server's LargeFileManager numbers them: 1 starts, any higher or equal number
+    adds, -1 is the last (after any number); a lower number cannot be the same upload."""
     first = uploads.piece(TARGET, 1)
     first.add(block_id(0), b"a")
     assert uploads.piece(TARGET, 2) is first
-    with pytest.raises(UploadRefused, match="out of order"):
-        uploads.piece(TARGET, 5)
+    assert uploads.piece(TARGET, 2) is first  # the same number again: one more piece
+    assert uploads.piece(TARGET, 5) is first  # numbers may skip
+    with pytest.raises(UploadRefused, match="piece 3 arrived out of order, after piece 5"):
+        uploads.piece(TARGET, 3)
     with pytest.raises(UploadRefused, match="no upload"):
-        uploads.piece(TARGET, 2)  # the out-of-order piece dropped the upload
+        uploads.piece(TARGET, 6)  # the out-of-order piece dropped the upload
     again = uploads.piece(TARGET, 1)
     assert again is not first and again.staging != first.staging
-    assert uploads.piece(TARGET, -1) is again  # the last piece may come at any number
+    assert uploads.piece(TARGET, 1) is not again  # 1 again: starts over
+    assert uploads.piece(TARGET, -1).last_piece == 1  # the last piece may come at any number
+    with pytest.raises(UploadRefused, match="no upload"):
+        uploads.piece("Item.Lakehouse/Files/home/other.bin", 2)
 
 
 async def test_an_upload_untouched_for_the_timeout_is_abandoned(uploads):

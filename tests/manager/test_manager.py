@@ -214,6 +214,24 @@ async def test_trust_is_signed_on_save(cm):
     assert model["content"]["cells"][0]["metadata"].get("trusted") is True
 
 
+async def test_the_notary_answers_on_any_thread_after_a_read(cm, target, caplog):
+    """`check_and_sign` and `mark_trusted_cells` are public and synchronous: jupyter_server and
+    extensions call them on the event loop's thread (or their own) after our reads used them."""
+    nb = notebook("1+1")
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<b>2</b>"})]
+    await cm.save({"type": "notebook", "content": nb}, "later.ipynb")
+    opened = nbformat.from_dict((await cm.get("later.ipynb"))["content"])
+    assert opened.cells[0].metadata["trusted"] is False
+    cm.notary.mark_cells(opened, True)
+    with caplog.at_level(logging.WARNING):
+        cm.check_and_sign(opened, "later.ipynb")  # on the event loop's thread
+        elsewhere = nbformat.reads(stored(target, "later.ipynb").decode(), as_version=4)
+        await asyncio.to_thread(cm.mark_trusted_cells, elsewhere, "later.ipynb")
+    assert not [r for r in caplog.records if "Signature store" in r.getMessage()]
+    assert elsewhere.cells[0].metadata["trusted"] is True
+    assert (await cm.get("later.ipynb"))["content"]["cells"][0]["metadata"]["trusted"] is True
+
+
 # ---- directories ---------------------------------------------------------------------------------
 async def test_nested_directories_and_listing_entries_equal_get(cm):
     await cm.save({"type": "directory"}, "a")
@@ -609,16 +627,56 @@ async def test_names_onelake_cannot_hold_are_refused_before_any_request(cm, emul
     assert target.read("sas/a.txt") == b"a"
 
 
+async def test_a_path_made_elsewhere_is_found_though_a_fresh_listing_lacks_it(make_manager, target):
+    """Server B listed the root; server A (or a pipeline, the CLI, a kernel) then makes paths in
+    it. B's listing may be `metadata_ttl` old, but what B is asked for by name and does not find
+    there is confirmed with OneLake (one request) before it is a 404 or a False."""
+    a, b = make_manager(metadata_ttl=3600), make_manager(metadata_ttl=3600)
+    await b.get("")
+    for name in ("fresh", "listed", "described", "untitled"):
+        await a.save({"type": "directory"}, name)
+    for name in ("made.txt", "read.txt", "head.txt", "shared/theirs.txt"):
+        await text(a, name, name)
+    if target.emulator is not None:
+        target.emulator.reset_requests()
+    assert await b.dir_exists("fresh")
+    assert (await b.get("listed"))["content"] == []
+    assert (await b.get("described", content=False))["type"] == "directory"
+    assert (await b.new_untitled("untitled", type="notebook"))["path"] == "untitled/Untitled.ipynb"
+    assert await b.file_exists("made.txt")
+    assert (await b.get("read.txt"))["content"] == "read.txt"
+    assert (await b.get("head.txt", content=False))["size"] == len("head.txt")
+    if target.emulator is not None:
+        # one request per miss (the listing of `listed` is that request; `untitled` is then listed
+        # to name the notebook, which is written)
+        operations = [r.operation for r in target.emulator.requests()]
+        assert operations == [
+            *("GetBlobProperties", "ListPaths", "GetBlobProperties"),
+            *("GetBlobProperties", "ListPaths", "PutBlob"),
+            *("GetBlobProperties", "GetBlob", "GetBlobProperties"),
+        ]
+        target.emulator.reset_requests()
+    # what is not there is still missing, after one request, and then known missing
+    assert not await b.exists("never.txt") and not await b.exists("never.txt")
+    assert await http_status(b.get("never")) == 404
+    if target.emulator is not None:
+        assert [r.operation for r in target.emulator.requests()] == ["GetBlobProperties", "ListPaths"]
+    # a file written into a folder made elsewhere joins what is in it
+    await text(b, "shared/mine.txt", "mine")
+    assert sorted(m["name"] for m in (await b.get("shared"))["content"]) == ["mine.txt", "theirs.txt"]
+
+
 async def test_a_folder_larger_than_the_cache_lists_and_takes_new_files(make_manager, target):
     cm = make_manager(cache_size=50)
-    workspace = target.emulator.namespace.workspaces[WORKSPACE]
     for i in range(60):
-        target.emulator.namespace.write_file(workspace, f"{ROOT}/many/f{i:03}.txt", b"x")
+        target.write(f"many/f{i:03}.txt", b"x")
     listing = await cm.get("many")
     assert len(listing["content"]) == 60
-    target.emulator.reset_requests()
+    if target.emulator is not None:
+        target.emulator.reset_requests()
     assert len((await cm.get("many"))["content"]) == 60
-    assert target.emulator.requests() == []  # the big listing is cached too
+    if target.emulator is not None:
+        assert target.emulator.requests() == []  # the big listing is cached too
     created = await cm.new_untitled("many", ext=".txt")
     assert created["path"] == "many/untitled.txt"
 
@@ -661,3 +719,15 @@ async def test_a_folder_named_with_query_characters_lists_its_own_contents(cm, t
     assert [c["path"] for c in model["content"]] == [f"{name}/in.txt"]
     listed = {c["name"] for c in (await cm.get(""))["content"]}
     assert name in listed
+
+
+async def test_a_closed_manager_reads_and_signs_again(make_manager):
+    """`close` stops the notary's thread and closes its store; a manager used again gets both back."""
+    cm = make_manager()
+    nb = notebook("1+1")
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<b>2</b>"})]
+    cm.notary.mark_cells(nb, True)
+    await cm.save({"type": "notebook", "content": nb}, "again.ipynb")
+    await cm.close()
+    assert (await cm.get("again.ipynb"))["content"]["cells"][0]["metadata"]["trusted"] is True
+    await cm.save({"type": "notebook", "content": notebook("2+2")}, "again.ipynb")

@@ -93,6 +93,8 @@ def test_every_onelake_request_of_a_session_is_counted_as_onelake_saw_it(server,
 def test_a_zero_request_action_is_a_cache_hit(server, folder, lake):
     server.api("PUT", f"{folder}/a.txt", json={"type": "file", "format": "text", "content": "a"})
     server.api("GET", folder)  # listed: its children are known
+    # a name the listing lacks is confirmed with OneLake once (one HEAD), then known missing
+    assert server.api("GET", f"{folder}/missing.txt", params={"content": "0"}).status_code == 404
     before = scrape(server)
     lake.reset_requests()
     assert server.api("GET", f"{folder}/a.txt", params={"content": "0"}).status_code == 200

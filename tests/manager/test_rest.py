@@ -68,6 +68,18 @@ def test_text_and_base64_round_trip_with_hash(server, folder):
     assert bad.status_code == 400
 
 
+def test_a_new_file_put_in_a_listed_folder_is_a_head_and_a_put_blob(server, lake, folder):
+    """jupyter_server's handler asks whether the file exists before saving: a name the folder's
+    fresh listing lacks is confirmed with OneLake (another server may have made it)."""
+    assert server.api("GET", folder).status_code == 200
+    lake.reset_requests()
+    assert (
+        server.api("PUT", f"{folder}/new.txt", json={"type": "file", "format": "text", "content": "n"}).status_code
+        == 201
+    )
+    assert [r.operation for r in lake.requests()] == ["GetBlobProperties", "PutBlob"]
+
+
 def test_rename_copy_delete(server, lake, folder):
     server.api("PUT", f"{folder}/x.txt", json={"type": "file", "format": "text", "content": "x"})
     renamed = server.api("PATCH", f"{folder}/x.txt", json={"path": f"{folder}/y.txt"})
@@ -203,6 +215,23 @@ def test_checkpoint_endpoints(server, lake, folder):
     assert checkpoint["id"] not in [c["id"] for c in server.api("GET", f"{path}/checkpoints").json()]
 
 
+def test_checkpoints_are_listed_oldest_to_newest_as_jupyterlab_reads_them(server, lake, folder):
+    """JupyterLab shows the last entry as "Last Checkpoint" and reverts to it when no id is
+    given (`DocumentContext.restoreCheckpoint()`): the last entry must be the latest."""
+    path = f"{folder}/ordered.ipynb"
+    made = []
+    for version in ("v1", "v2", "v3"):
+        assert server.api("PUT", path, json={"type": "notebook", "content": nb_json(version)}).ok
+        made.append(server.api("POST", f"{path}/checkpoints").json())
+    assert server.api("PUT", path, json={"type": "notebook", "content": nb_json("unsaved work")}).ok
+    listed = server.api("GET", f"{path}/checkpoints").json()
+    assert [c["id"] for c in listed][-3:] == [c["id"] for c in made]
+    assert [c["last_modified"] for c in listed] == sorted(c["last_modified"] for c in listed)
+    latest = listed[-1]["id"]  # what restoreCheckpoint() without an id picks
+    assert server.api("POST", f"{path}/checkpoints/{latest}").status_code == 204
+    assert first_source(lake, path) == "v3"
+
+
 def test_throttling_reaches_the_client_as_503_with_retry_after(server, lake, folder):
     lake.set_faults(probability=1.0, kinds={"429": 1}, retry_after=30, operations={"PutBlob"})
     try:
@@ -291,3 +320,22 @@ def test_jupytext_enabled_cannot_hang_the_server(lake, tmp_path):
         server.stop()
     warnings = [line for line in server.log().splitlines() if "jupytext" in line and "[W " in line]
     assert len(warnings) == 1 and "switched off jupytext's server extension" in warnings[0]
+
+
+def test_trusting_a_notebook_after_opening_it_signs_it(server, folder):
+    """JupyterLab's "Trust Notebook": the notary is used from the event loop's thread
+    (jupyter_server's trust_notebook) after a read used it from ours."""
+    path = f"{folder}/untrusted.ipynb"
+    content = nb_json("display(HTML('<b>x</b>'))")
+    content["cells"][0]["outputs"] = [
+        {"output_type": "display_data", "data": {"text/html": "<b>x</b>"}, "metadata": {}}
+    ]
+    assert server.api("PUT", path, json={"type": "notebook", "content": content}).status_code == 201
+    opened = server.api("GET", path).json()
+    assert opened["content"]["cells"][0]["metadata"]["trusted"] is False
+    trusted = server.session.post(f"{server.url}/api/contents/{path}/trust", timeout=60)
+    assert trusted.status_code == 201, trusted.text
+    reopened = server.api("GET", path)
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["content"]["cells"][0]["metadata"]["trusted"] is True
+    assert "Signature store for notebook" not in server.log()  # no store was thrown away
