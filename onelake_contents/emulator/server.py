@@ -176,6 +176,7 @@ class OneLakeServer(DfsOperations, BlobOperations):
         elif call.operation == "RenamePath":
             source_ws, source = rename_source(call.headers)
         call.visible = self.access.authorize(principal, call.operation, path, source)
+        call.readable = self.access.reader(principal)
         targets = [f"{call.workspace}/{call.path}"] + ([f"{source_ws}/{source}"] if source is not None else [])
         for prefix in self.denied:
             if any(t == prefix or t.startswith(prefix.rstrip("/") + "/") for t in targets):
@@ -268,6 +269,21 @@ class OneLakeServer(DfsOperations, BlobOperations):
         if what == "latency" and request.method == "PUT":
             self.latency_ms = float((await request.json())["ms"])
             return web.json_response({"ms": self.latency_ms})
+        if what == "soft-delete" and request.method == "PUT":
+            try:
+                body = await request.json()
+                self.namespace.set_retention(
+                    self.namespace.workspace(str(body["workspace"]), "blob"), int(body["days"])
+                )
+            except (KeyError, TypeError, ValueError, StorageError) as error:
+                return web.json_response({"error": str(error)}, status=400)
+            return web.json_response({"workspace": body["workspace"], "days": int(body["days"])})
+        if what == "clock" and request.method == "POST":
+            try:
+                self.namespace.clock_shift += float((await request.json())["advance_seconds"])
+            except (KeyError, TypeError, ValueError) as error:
+                return web.json_response({"error": str(error)}, status=400)
+            return web.json_response({"shift_seconds": self.namespace.clock_shift})
         if what == "health":
             return web.json_response({"ok": True})
         return web.json_response({"error": f"no control endpoint {request.method} {what}"}, status=404)
