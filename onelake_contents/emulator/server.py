@@ -171,13 +171,18 @@ class OneLakeServer(DfsOperations, BlobOperations):
         call.token_id = claims.get("jti")
         principal = self.access.principal(claims)
         path, source = call.path, None
+        targets = [f"{call.workspace}/{call.path}"]
         if call.operation == "ListPaths":
             path = call.query.get("directory", "").strip("/")
+        elif call.operation == "ListBlobs":
+            # the folder a prefix names is the one listed: refused as a List Paths of it would be
+            path = call.query.get("prefix", "").strip("/")
+            targets = [f"{call.workspace}/{path}"]
         elif call.operation == "RenamePath":
             source_ws, source = rename_source(call.headers)
+            targets.append(f"{source_ws}/{source}")
         call.visible = self.access.authorize(principal, call.operation, path, source)
         call.readable = self.access.reader(principal)
-        targets = [f"{call.workspace}/{call.path}"] + ([f"{source_ws}/{source}"] if source is not None else [])
         for prefix in self.denied:
             if any(t == prefix or t.startswith(prefix.rstrip("/") + "/") for t in targets):
                 raise denied()

@@ -209,3 +209,10 @@ def test_a_user_sees_and_restores_only_deletions_they_may_read_and_write():
         assert caught.value.status_code == 403
         bob.get_blob_client(f"{home}/bob/b.txt").undelete_blob()
         assert bob_fs.get_file_client(f"{home}/bob/b.txt").download_file().readall() == b"x"
+        with pytest.raises(HttpResponseError) as caught:  # a folder not shared with bob is not listed at all
+            list(bob.list_blobs(name_starts_with=f"{home}/alice/", include=["deleted"]))
+        assert caught.value.status_code == 403
+        emu.deny(f"{WORKSPACE}/{home}/bob")
+        with pytest.raises(HttpResponseError) as caught:
+            list(bob.list_blobs(name_starts_with=f"{home}/bob/", include=["deleted"]))
+        assert caught.value.status_code == 403

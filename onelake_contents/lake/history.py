@@ -1,0 +1,112 @@
+"""A file's version history: its versions newest first, one version's bytes, a text diff, and
+restoring a version (in place, undoable, or as a copy). Built on `Versions` (the checkpoints);
+shared by the server's history API and the command line. Paths here are OneLake paths.
+
+Who saved a version is not known: OneLake records no writer on a file (its ACL owner is
+`$superuser`, see the README's OneLake facts) and a listing carries no metadata, so `writer` is
+left out rather than guessed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import datetime
+
+from ..paths import split
+from ..storage import AlreadyExists, Blob, Entry, NotFound
+from .content import content_type
+from .files import IsADirectory, LakeFiles
+from .versions import NoSuchVersion, Versions
+
+CURRENT = "current"  # names the file itself where a version id is expected (diffs)
+
+
+class History:
+    """The versions of the files of one root, as a history panel and the command line use them."""
+
+    def __init__(self, versions: Versions):
+        self.versions = versions
+
+    @property
+    def files(self) -> LakeFiles:
+        return self.versions.files
+
+    async def list(self, path: str) -> list[Entry]:
+        """The file's versions, newest first (one listing, none when fresh in the cache)."""
+        return list(reversed(await self.versions.list(path)))
+
+    async def read(self, path: str, version_id: str) -> Blob:
+        """One version's bytes and entry (one GET); `CURRENT`: the file's own. NoSuchVersion."""
+        if version_id == CURRENT:
+            blob = await self.files.store.read(path)
+            if blob.entry.is_dir:
+                raise IsADirectory(f"{path} is a directory")
+            return blob
+        return await self.versions.read(path, version_id)
+
+    async def restore(self, path: str, version_id: str, *, overwrite_changes: bool = False) -> tuple[Entry, Entry]:
+        """The file's content becomes the version's, after its current content became a version
+        (so a restore is undone by restoring that one). One GET of the version, one Put Blob of
+        the file (conditional, like a save), and the current version: nothing more when this
+        server made it already, one request when it holds the bytes, two otherwise. Returns
+        (the file's new entry, the version of what it held)."""
+        blob = await self.versions.read(path, version_id)
+        current = await self.files.entry(path)
+        if current is None:
+            raise NotFound(f"{path} does not exist", status=404)
+        if current.is_dir:
+            raise IsADirectory(f"{path} is a directory")
+        kept = await self.versions.create(path)
+        entry = await self.files.write(path, blob.data, content_type(path), overwrite_changes=overwrite_changes)
+        return entry, kept
+
+    async def restore_copy(self, path: str, version_id: str, name: str | None = None) -> Entry:
+        """A new file beside this one with the version's content (one GET, one Put Blob that
+        never overwrites); named `name`, else after the file and the version's time."""
+        blob = await self.versions.read(path, version_id)
+        parent, _ = split(path)
+        dest = f"{parent}/{name or copy_name(path, blob.entry.last_modified)}"
+        try:
+            return await self.files.write_new(dest, blob.data, content_type(dest))
+        except AlreadyExists:
+            raise AlreadyExists(f"{dest} exists", status=409) from None
+
+
+def copy_name(path: str, when: datetime) -> str:
+    """`report (version 2026-12-06 21-05-03).ipynb` for a version of `report.ipynb`."""
+    name = split(path)[1]
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:
+        stem, dot, suffix = name, "", ""
+    return f"{stem} (version {when:%Y-%m-%d %H-%M-%S}){dot}{suffix}"
+
+
+def text_diff(base: bytes, remote: bytes, base_label: str, remote_label: str) -> str | None:
+    """A unified diff of two texts, line by line; None when either is not UTF-8 text."""
+    try:
+        before, after = base.decode("utf-8"), remote.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), base_label, remote_label
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def notebook_text(data: bytes) -> bytes:
+    """A notebook as plain text, cell by cell (type and source; outputs left out), for a
+    terminal diff without the Jupyter stack: `# [3] code` then the cell's source."""
+    try:
+        cells = json.loads(data).get("cells", [])
+    except (ValueError, AttributeError):
+        return data
+    out = []
+    for number, cell in enumerate(cells, 1):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        out.append(f"# [{number}] {cell.get('cell_type', '?')}\n{source.rstrip()}\n")
+    return "\n".join(out).encode()
+
+
+__all__ = ["CURRENT", "History", "NoSuchVersion", "copy_name", "notebook_text", "text_diff"]
