@@ -172,11 +172,9 @@ class OneLakeServer(DfsOperations, BlobOperations):
         principal = self.access.principal(claims)
         path, source = call.path, None
         targets = [f"{call.workspace}/{call.path}"]
-        if call.operation == "ListPaths":
-            path = call.query.get("directory", "").strip("/")
-        elif call.operation == "ListBlobs":
-            # the folder a prefix names is the one listed: refused as a List Paths of it would be
-            path = call.query.get("prefix", "").strip("/")
+        if call.operation in ("ListPaths", "ListBlobs"):
+            # the folder listed (a List Blobs prefix names one too) is what is refused or not
+            path = call.query.get("directory" if call.operation == "ListPaths" else "prefix", "").strip("/")
             targets = [f"{call.workspace}/{path}"]
         elif call.operation == "RenamePath":
             source_ws, source = rename_source(call.headers)

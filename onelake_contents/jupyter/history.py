@@ -129,7 +129,9 @@ class VersionsHandler(HistoryHandler):
             return
         with self.errors(path):
             try:
-                entry, kept = await self.history.restore(ol, wanted, overwrite_changes=self.cm.last_writer_wins)
+                entry, kept = await self.history.restore(
+                    ol, wanted, max_bytes=self.cm.max_content_bytes, overwrite_changes=self.cm.last_writer_wins
+                )
             except NoSuchVersion:
                 raise HTTPError(404, f"No version {wanted} of {path}") from None
         build = models.notebook_model if path.endswith(".ipynb") else models.file_model

@@ -45,19 +45,20 @@ class History:
             return blob
         return await self.versions.read(path, version_id)
 
-    async def restore(self, path: str, version_id: str, *, overwrite_changes: bool = False) -> tuple[Entry, Entry]:
+    async def restore(
+        self, path: str, version_id: str, *, max_bytes: int, overwrite_changes: bool = False
+    ) -> tuple[Entry, Entry]:
         """The file's content becomes the version's, after its current content became a version
-        (so a restore is undone by restoring that one). One GET of the version, one Put Blob of
-        the file (conditional, like a save), and the current version: nothing more when this
-        server made it already, one request when it holds the bytes, two otherwise. Returns
-        (the file's new entry, the version of what it held)."""
+        (so a restore is undone by restoring that one). Requests: one GET of the version, one
+        Put Blob of the current content as a version, one Put Blob of the file (conditional on
+        the current version, like a save), plus one GET of the current content unless this server
+        holds it (a file open in JupyterLab). Returns (the file's new entry, the version made of
+        what it held). NoSuchVersion, NotFound, IsADirectory, TooLarge over `max_bytes`."""
         blob = await self.versions.read(path, version_id)
-        current = await self.files.entry(path)
-        if current is None:
-            raise NotFound(f"{path} does not exist", status=404)
-        if current.is_dir:
+        current = self.files.held_current(path) or await self.files.read(path, max_bytes=max_bytes)
+        if current.entry.is_dir:
             raise IsADirectory(f"{path} is a directory")
-        kept = await self.versions.create(path)
+        kept = await self.versions.create(path, current.data)
         entry = await self.files.write(path, blob.data, content_type(path), overwrite_changes=overwrite_changes)
         return entry, kept
 
