@@ -325,24 +325,24 @@ def test_bad_trash_ids_are_refused(server, lake, folder, where, status):
 
 
 def test_a_user_sees_only_their_own_deletions(lake, tmp_path):
-    lake.add_user("alice")
-    lake.add_user("bob")
+    lake.add_user("carol")
+    lake.add_user("dave")
     home = "Item.Lakehouse/Files/home"
     servers = {}
     try:
-        for user in ("alice", "bob"):
+        for user in ("carol", "dave"):
             env = lake.info.environment(WORKSPACE, f"{home}/{user}", user)
             servers[user] = JupyterServer(lake.info, WORKSPACE, f"{home}/{user}", tmp_path / user, env=env).start()
-        alice, bob = servers["alice"], servers["bob"]
-        assert alice.api("PUT", "secret.txt", json={"type": "file", "format": "text", "content": "a"}).ok
-        assert alice.api("DELETE", "secret.txt").status_code == 204
-        assert bob.api("PUT", "mine.txt", json={"type": "file", "format": "text", "content": "b"}).ok
-        assert bob.api("DELETE", "mine.txt").status_code == 204
-        assert [i["name"] for i in call(bob, "GET", "trash/").json()["items"]] == ["mine.txt"]
-        alices = call(alice, "GET", "trash/").json()["items"]
-        assert [i["name"] for i in alices] == ["secret.txt"], alices
-        (secret,) = alices
-        stolen = call(bob, "POST", f"trash/{secret['id']}/restore")
+        carol, dave = servers["carol"], servers["dave"]
+        assert carol.api("PUT", "secret.txt", json={"type": "file", "format": "text", "content": "a"}).ok
+        assert carol.api("DELETE", "secret.txt").status_code == 204
+        assert dave.api("PUT", "mine.txt", json={"type": "file", "format": "text", "content": "b"}).ok
+        assert dave.api("DELETE", "mine.txt").status_code == 204
+        assert [i["name"] for i in call(dave, "GET", "trash/").json()["items"]] == ["mine.txt"]
+        carols = call(carol, "GET", "trash/").json()["items"]
+        assert [i["name"] for i in carols] == ["secret.txt"], carols
+        (secret,) = carols
+        stolen = call(dave, "POST", f"trash/{secret['id']}/restore")
         assert stolen.status_code == 404  # the same path in bob's own tree has no such deletion
     finally:
         for jupyter in servers.values():
