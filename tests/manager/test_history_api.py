@@ -347,3 +347,28 @@ def test_a_user_sees_only_their_own_deletions(lake, tmp_path):
     finally:
         for jupyter in servers.values():
             jupyter.stop()
+
+
+def test_a_failed_rename_to_the_new_name_puts_everything_back(server, lake, folder):
+    path = f"{folder}/n.txt"
+    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "old"}).ok
+    assert server.api("DELETE", path).status_code == 204
+    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "new"}).ok
+    (item,) = call(server, "GET", f"trash/{folder}").json()["items"]
+    lake.reset_requests()
+    # renames: the holder aside and its versions folder go through, then the restored file's
+    # rename to the new name fails (503 on the first try and on the server's 3 retries)
+    lake.set_faults(script=["slow", "slow", "503", "503", "503", "503"], slow_seconds=0, operations={"RenamePath"})
+    try:
+        answer = call(server, "POST", f"trash/{item['id']}/restore", json={"name": "other.txt"})
+    finally:
+        lake.clear_faults()
+    assert answer.status_code == 503
+    assert server.api("GET", path).json()["content"] == "new"
+    assert server.api("GET", f"{folder}/other.txt").status_code == 404
+    assert [p for p in lake.namespace.workspaces[WORKSPACE].nodes if p.startswith(f"{ROOT}/{folder}/.n")] == []
+    assert len(lake.requests("UndeleteBlob")) == 1 and lake.requests("DeletePath") + lake.requests("DeleteBlob")
+    # the restored file went back to the trash (a new deletion): it can be restored again
+    (again,) = call(server, "GET", f"trash/{folder}").json()["items"]
+    assert call(server, "POST", f"trash/{again['id']}/restore", json={"name": "other.txt"}).status_code == 200
+    assert server.api("GET", f"{folder}/other.txt").json()["content"] == "old"
