@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 
 from ..paths import split
-from ..storage import AlreadyExists, Blob, Entry, NotFound
+from ..storage import AlreadyExists, Blob, Entry
 from .content import content_type
 from .files import IsADirectory, LakeFiles
 from .versions import NoSuchVersion, Versions
