@@ -99,12 +99,14 @@ def test_a_text_version_reads_as_text(server, folder):
     )
 
 
-def test_a_notebook_diff_shows_removed_and_added_cells(server, folder):
+def test_a_notebook_diff_shows_removed_and_added_cells(server, lake, folder):
     path = f"{folder}/n.ipynb"
     (first,) = save_versions(server, path, notebook("keep", "# gone"))
     assert server.api("PUT", path, json=notebook("keep", "added = 1")).status_code == 200
+    lake.reset_requests()
     answer = call(server, "GET", f"diff/{quote(path)}", params={"base": first})
     assert answer.status_code == 200
+    assert operations(lake) == ["GetBlob", "GetBlob"]
     body = answer.json()
     assert (body["type"], body["base_id"], body["remote_id"]) == ("notebook", first, "current")
     assert [c["source"] for c in body["base"]["cells"]] == ["keep", "# gone"]
@@ -372,3 +374,14 @@ def test_a_failed_rename_to_the_new_name_puts_everything_back(server, lake, fold
     (again,) = call(server, "GET", f"trash/{folder}").json()["items"]
     assert call(server, "POST", f"trash/{again['id']}/restore", json={"name": "other.txt"}).status_code == 200
     assert server.api("GET", f"{folder}/other.txt").json()["content"] == "old"
+
+
+def test_a_browser_session_needs_the_xsrf_token_to_restore(server):
+    browser = requests.Session()
+    xsrf = browser.get(f"{server.url}/login", timeout=30).cookies.get("_xsrf")
+    logged_in = browser.post(f"{server.url}/login", data={"password": server.token, "_xsrf": xsrf}, timeout=30)
+    assert logged_in.ok
+    route = f"{server.url}/onelake/api/trash/not-an-id/restore"
+    assert browser.post(route, timeout=30).status_code == 403  # no XSRF token
+    assert browser.post(route, headers={"X-XSRFToken": xsrf}, timeout=30).status_code == 400  # reached the handler
+    assert browser.get(f"{server.url}/onelake/api/trash/", timeout=30).status_code == 200
