@@ -51,13 +51,16 @@ class HistoryHandler(APIHandler):
     @property
     def cm(self) -> OneLakeContentsManager:
         cm = self.contents_manager
-        if not isinstance(cm, OneLakeContentsManager) or not isinstance(cm.checkpoints, OneLakeCheckpoints):
-            raise HTTPError(404, "Version history needs OneLakeContentsManager and its checkpoints")
+        if not isinstance(cm, OneLakeContentsManager):
+            raise HTTPError(404, "The history API needs OneLakeContentsManager")
         return cm
 
     @property
     def history(self) -> History:
-        return History(self.cm.checkpoints.versions)
+        checkpoints = self.cm.checkpoints
+        if not isinstance(checkpoints, OneLakeCheckpoints):
+            raise HTTPError(404, "Versions are OneLakeCheckpoints' (the server has another checkpoints class)")
+        return History(checkpoints.versions)
 
     def checked(self, path: str, action: str) -> tuple[str, str]:
         """(API path, OneLake path) under the contents API's rules."""
@@ -75,7 +78,7 @@ class HistoryHandler(APIHandler):
     async def read(self, path: str, ol: str, wanted: str) -> Blob:
         with self.errors(path):
             try:
-                return await self.history.read(ol, wanted)
+                return await self.history.read(ol, wanted, max_bytes=self.cm.max_content_bytes)
             except NoSuchVersion:
                 raise HTTPError(404, f"No version {wanted} of {path}") from None
 
@@ -150,7 +153,7 @@ class VersionsHandler(HistoryHandler):
                 check_new_name(target, renamed=False)
         with self.errors(path):
             try:
-                entry = await self.history.restore_copy(ol, wanted, name)
+                entry = await self.history.restore_copy(ol, wanted, name, max_bytes=self.cm.max_content_bytes)
             except NoSuchVersion:
                 raise HTTPError(404, f"No version {wanted} of {path}") from None
         target = join(split(path)[0], entry.name)
@@ -167,6 +170,8 @@ class VersionsHandler(HistoryHandler):
         if wanted is None:
             with self.errors(path):
                 versions = await self.history.list(ol)
+                if not versions and await self.cm.files.entry(ol) is None:
+                    raise HTTPError(404, f"No such file: {path}")
             self.reply({"path": path, "versions": [version_model(v) for v in versions]})
             return
         blob = await self.read(path, ol, version_id(wanted))
@@ -272,7 +277,9 @@ class TrashHandler(HistoryHandler):
                 raise HTTPError(409, f"{path_after} exists: restore it under another name") from None
             except NotFound:
                 raise HTTPError(
-                    404, f"OneLake keeps no such deletion of {path} (restored already, or past its retention)"
+                    404,
+                    f"OneLake keeps no such deletion of {path} (restored already, or past its retention), "
+                    "or the folder it was in is gone (restore that first)",
                 ) from None
             except Stranded as error:
                 raise HTTPError(500, error.message) from None

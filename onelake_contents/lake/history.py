@@ -14,10 +14,10 @@ import json
 from datetime import datetime
 
 from ..paths import split
-from ..storage import AlreadyExists, Blob, Entry
+from ..storage import AlreadyExists, Blob, Entry, NotFound
 from .content import content_type
 from .files import IsADirectory, LakeFiles
-from .versions import NoSuchVersion, Versions
+from .versions import NoSuchVersion, Versions, version_path
 
 CURRENT = "current"  # names the file itself where a version id is expected (diffs)
 
@@ -36,14 +36,21 @@ class History:
         """The file's versions, newest first (one listing, none when fresh in the cache)."""
         return list(reversed(await self.versions.list(path)))
 
-    async def read(self, path: str, version_id: str) -> Blob:
-        """One version's bytes and entry (one GET); `CURRENT`: the file's own. NoSuchVersion."""
+    async def read(self, path: str, version_id: str, *, max_bytes: int | None = None) -> Blob:
+        """One version's bytes and entry (one GET); `CURRENT`: the file's own. NoSuchVersion,
+        TooLarge over `max_bytes`."""
         if version_id == CURRENT:
-            blob = await self.files.store.read(path)
+            blob = await self.files.store.read(path, max_bytes=max_bytes)
             if blob.entry.is_dir:
                 raise IsADirectory(f"{path} is a directory")
             return blob
-        return await self.versions.read(path, version_id)
+        version = version_path(path, version_id)
+        if version is None:
+            raise NoSuchVersion(f"no version {version_id!r} of {path}")
+        try:
+            return await self.files.store.read(version, max_bytes=max_bytes)
+        except NotFound:
+            raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
 
     async def restore(
         self, path: str, version_id: str, *, max_bytes: int, overwrite_changes: bool = False
@@ -54,7 +61,7 @@ class History:
         the current version, like a save), plus one GET of the current content unless this server
         holds it (a file open in JupyterLab). Returns (the file's new entry, the version made of
         what it held). NoSuchVersion, NotFound, IsADirectory, TooLarge over `max_bytes`."""
-        blob = await self.versions.read(path, version_id)
+        blob = await self.read(path, version_id, max_bytes=max_bytes)
         current = self.files.held_current(path) or await self.files.read(path, max_bytes=max_bytes)
         if current.entry.is_dir:
             raise IsADirectory(f"{path} is a directory")
@@ -62,10 +69,12 @@ class History:
         entry = await self.files.write(path, blob.data, content_type(path), overwrite_changes=overwrite_changes)
         return entry, kept
 
-    async def restore_copy(self, path: str, version_id: str, name: str | None = None) -> Entry:
+    async def restore_copy(
+        self, path: str, version_id: str, name: str | None = None, *, max_bytes: int | None = None
+    ) -> Entry:
         """A new file beside this one with the version's content (one GET, one Put Blob that
         never overwrites); named `name`, else after the file and the version's time."""
-        blob = await self.versions.read(path, version_id)
+        blob = await self.read(path, version_id, max_bytes=max_bytes)
         parent, _ = split(path)
         dest = f"{parent}/{name or copy_name(path, blob.entry.last_modified)}"
         try:

@@ -87,6 +87,13 @@ def test_a_version_is_read_as_a_contents_model_in_one_request(server, lake, fold
     assert model["content"]["cells"][0]["source"] == "first" and model["writable"] is False
 
 
+def test_versions_of_a_missing_file_are_404(server, lake, folder):
+    lake.reset_requests()
+    answer = call(server, "GET", f"versions/{folder}/missing.ipynb")
+    assert answer.status_code == 404
+    assert operations(lake) == ["ListPaths", "GetBlobProperties"]
+
+
 def test_a_text_version_reads_as_text(server, folder):
     path = f"{folder}/notes.txt"
     (first,) = save_versions(server, path, {"type": "file", "format": "text", "content": "hello\n"})
