@@ -19,15 +19,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+from jupyter_client.jsonutil import json_default
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.web import HTTPError
-
-try:
-    from jupyter_client.jsonutil import json_default
-except ImportError:  # jupyter_client < 7
-    from jupyter_client.jsonutil import date_default as json_default
 
 from ..lake.files import off_the_loop
 from ..lake.history import CURRENT, History, text_diff
@@ -246,8 +242,8 @@ class TrashHandler(HistoryHandler):
     @web.authenticated
     @authorized
     async def post(self, target: str = "") -> None:
-        _, token, action = _rsplit(target, 2)
-        if action != "restore" or _:
+        extra, token, action = _rsplit(target, 2)
+        if action != "restore" or extra:
             raise HTTPError(404, "POST trash/<item id>/restore")
         try:
             where, deletion_id, versions_id = parse_token(token)
