@@ -168,7 +168,8 @@ class BlobOperations(Operations):
         deletion = self.namespace.delete(ws, call.path, recursive=False)
         response = web.Response(status=202)
         # a DFS file delete without `recursive` lands here too (one port): Path - Delete names its deletion id
-        response.headers["x-ms-deletion-id"] = deletion.id
+        if deletion is not None:
+            response.headers["x-ms-deletion-id"] = deletion.id
         return response
 
     # ---- Blob operations ---------------------------------------------------------------------

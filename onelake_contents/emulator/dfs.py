@@ -145,7 +145,8 @@ class DfsOperations(Operations):
         deletion = self.namespace.delete(ws, call.path, recursive)
         response = web.Response(status=200)
         # hierarchical namespace with soft delete: the id that restores this very deletion
-        response.headers["x-ms-deletion-id"] = deletion.id
+        if deletion is not None:
+            response.headers["x-ms-deletion-id"] = deletion.id
         return response
 
     async def op_AppendData(self, call: Call) -> web.Response:

@@ -267,8 +267,9 @@ class Emulator:
         """Answer 403 AuthorizationPermissionMismatch for `workspace/path` prefixes (none to clear)."""
         self.server.denied = tuple(prefixes)
 
-    def set_retention(self, workspace: str, days: int) -> None:
-        """The workspace's soft-delete retention (1 to 365 days; OneLake's default is 7)."""
+    def set_retention(self, workspace: str, days: int | None) -> None:
+        """The workspace's soft-delete retention (1 to 365 days; OneLake's default is 7), or
+        None: soft delete turned off (deletions are final)."""
         self._on_loop(self.namespace.set_retention, self.namespace.workspace(workspace, "blob"), days)
 
     def advance_clock(self, seconds: float) -> None:

@@ -275,12 +275,11 @@ class OneLakeServer(DfsOperations, BlobOperations):
         if what == "soft-delete" and request.method == "PUT":
             try:
                 body = await request.json()
-                self.namespace.set_retention(
-                    self.namespace.workspace(str(body["workspace"]), "blob"), int(body["days"])
-                )
+                days = None if body["days"] is None else int(body["days"])
+                self.namespace.set_retention(self.namespace.workspace(str(body["workspace"]), "blob"), days)
             except (KeyError, TypeError, ValueError, StorageError) as error:
                 return web.json_response({"error": str(error)}, status=400)
-            return web.json_response({"workspace": body["workspace"], "days": int(body["days"])})
+            return web.json_response({"workspace": body["workspace"], "days": days})
         if what == "clock" and request.method == "POST":
             try:
                 self.namespace.clock_shift += float((await request.json())["advance_seconds"])

@@ -143,7 +143,7 @@ class Workspace:
     children: dict[str, set[str]] = field(default_factory=dict)
     pending: dict[str, Pending] = field(default_factory=dict)
     deleted: dict[str, Deletion] = field(default_factory=dict)  # by deletion id
-    retention_days: int = DEFAULT_RETENTION_DAYS
+    retention_days: int | None = DEFAULT_RETENTION_DAYS  # None: soft delete turned off
 
 
 class EtagClock:
@@ -333,7 +333,7 @@ class Namespace:
             self.workspaces[name] = Workspace(name, etag, created)
             days = self.setting(f"retention:{name}")
             if days is not None:
-                self.workspaces[name].retention_days = int(days)
+                self.workspaces[name].retention_days = None if days == "off" else int(days)
         for ws, path, *row in db.execute(f"SELECT {_NODE_FIELDS} FROM nodes"):
             node = _node_from_row(row)
             w = self.workspaces[ws]
@@ -561,9 +561,10 @@ class Namespace:
         self._persist(ws, [path])
         return node
 
-    def delete(self, ws: Workspace, path: str, recursive: bool) -> Deletion:
-        """Soft delete (OneLake's is always on): the path, and everything below a directory,
-        leave the namespace and are kept as one deletion until the workspace's retention ends."""
+    def delete(self, ws: Workspace, path: str, recursive: bool) -> Deletion | None:
+        """Soft delete (on in every workspace unless turned off): the path, and everything below a
+        directory, leave the namespace and are kept as one deletion until the workspace's
+        retention ends (None: soft delete is off, nothing is kept)."""
         if self.is_managed(path):
             raise managed_folder(path)
         node = ws.nodes[path]
@@ -586,7 +587,10 @@ class Namespace:
         """The soft-delete clock: the wall clock plus what tests moved it on by."""
         return time.time() + self.clock_shift
 
-    def _new_deletion(self, ws: Workspace, path: str, nodes: dict[str, Node]) -> Deletion:
+    def _new_deletion(self, ws: Workspace, path: str, nodes: dict[str, Node]) -> Deletion | None:
+        """The deletion kept of `nodes`; None when the workspace has soft delete turned off."""
+        if ws.retention_days is None:
+            return None
         now = self.now()
         # Azure's deletion ids are Windows file times of the deletion; ours are unique too
         self._last_deletion = max(self._last_deletion + 1, int(filetime(now)))
@@ -607,13 +611,14 @@ class Namespace:
         if gone:
             self._persist(ws, [], purged=gone)
 
-    def set_retention(self, ws: Workspace, days: int) -> None:
-        """The workspace's soft-delete retention (Fabric: 1 to 365 days). Like Azure's, a new
-        retention applies to what is deleted from now on; earlier deletions keep theirs."""
-        if not 1 <= days <= 365:
+    def set_retention(self, ws: Workspace, days: int | None) -> None:
+        """The workspace's soft-delete retention (Fabric: 1 to 365 days, or None: soft delete
+        off, deletions are final). As in Fabric, a new retention applies to what is deleted from
+        now on; earlier deletions keep theirs."""
+        if days is not None and not 1 <= days <= 365:
             raise ValueError(f"retention must be 1 to 365 days, not {days}")
         ws.retention_days = days
-        self.save_setting(f"retention:{ws.name}", str(days))
+        self.save_setting(f"retention:{ws.name}", "off" if days is None else str(days))
 
     def undelete(self, ws: Workspace, path: str, deletion_id: str | None) -> Node:
         """Undelete Blob: the deletion `deletion_id` of `path` (none given: its newest) comes back

@@ -154,6 +154,19 @@ def test_retention_is_per_workspace_and_expired_deletions_are_gone(fs, container
         emulator.set_retention(WORKSPACE, 366)
 
 
+def test_with_soft_delete_turned_off_deletions_are_final(fs, container, emulator):
+    emulator.set_retention(WORKSPACE, None)
+    fs.get_file_client(f"{FILES}/a.txt").upload_data(b"x", overwrite=True)
+    headers = []
+    fs.get_file_client(f"{FILES}/a.txt").delete_file(
+        raw_response_hook=lambda r: headers.append(r.http_response.headers)
+    )
+    assert "x-ms-deletion-id" not in headers[0]
+    assert _deleted(container) == []
+    with pytest.raises(ResourceNotFoundError):
+        container.get_blob_client(f"{FILES}/a.txt").undelete_blob()
+
+
 def test_deletions_persist_in_the_data_directory(tmp_path):
     def open_clients(emu):
         credential = BrokerCredential(emu.broker_url, client_token=emu.broker_token, ca_file=emu.ca_file)
@@ -216,3 +229,30 @@ def test_a_user_sees_and_restores_only_deletions_they_may_read_and_write():
         with pytest.raises(HttpResponseError) as caught:
             list(bob.list_blobs(name_starts_with=f"{home}/bob/", include=["deleted"]))
         assert caught.value.status_code == 403
+
+
+def test_the_control_api_sets_retention_and_moves_the_clock(fs, container, emulator):
+    import requests
+
+    def control(method, what, body):
+        return requests.request(
+            method,
+            f"{emulator.endpoint}/$emulator/{what}",
+            json=body,
+            headers={"Authorization": f"Bearer {emulator.broker_token}"},
+            verify=emulator.ca_file,
+            timeout=10,
+        )
+
+    assert control("PUT", "soft-delete", {"workspace": WORKSPACE, "days": 1}).json() == {
+        "workspace": WORKSPACE,
+        "days": 1,
+    }
+    assert control("PUT", "soft-delete", {"workspace": WORKSPACE, "days": 0}).status_code == 400
+    assert control("PUT", "soft-delete", {"workspace": "nope", "days": 3}).status_code == 400
+    fs.get_file_client(f"{FILES}/a.txt").upload_data(b"x", overwrite=True)
+    fs.get_file_client(f"{FILES}/a.txt").delete_file()
+    assert _deleted(container) == [("a.txt", 1)]
+    assert control("POST", "clock", {"advance_seconds": 86400}).status_code == 200
+    assert _deleted(container) == []
+    assert control("POST", "clock", {"advance_seconds": "soon"}).status_code == 400
