@@ -392,3 +392,30 @@ def test_a_browser_session_needs_the_xsrf_token_to_restore(server):
     assert browser.post(route, timeout=30).status_code == 403  # no XSRF token
     assert browser.post(route, headers={"X-XSRFToken": xsrf}, timeout=30).status_code == 400  # reached the handler
     assert browser.get(f"{server.url}/onelake/api/trash/", timeout=30).status_code == 200
+
+
+def test_a_read_only_folder_lists_but_does_not_restore(lake, server, tmp_path):
+    """A user's server on the shared folder (read for users): versions and trash list, restores
+    are OneLake's 403 worded as the contents API words it."""
+    lake.add_user("erin")
+    shared = "Item.Lakehouse/Files/shared"
+    admin = JupyterServer(lake.info, WORKSPACE, shared, tmp_path / "admin").start()
+    try:
+        (first,) = save_versions(admin, "s.txt", {"type": "file", "format": "text", "content": "shared"})
+        assert admin.api("PUT", "gone.txt", json={"type": "file", "format": "text", "content": "x"}).ok
+        assert admin.api("DELETE", "gone.txt").status_code == 204
+    finally:
+        admin.stop()
+    env = lake.info.environment(WORKSPACE, shared, "erin")
+    erin = JupyterServer(lake.info, WORKSPACE, shared, tmp_path / "erin", env=env).start()
+    try:
+        assert [v["id"] for v in call(erin, "GET", "versions/s.txt").json()["versions"]] == [first]
+        restored = call(erin, "POST", f"versions/s.txt/{first}/restore")
+        assert restored.status_code == 403
+        assert restored.json()["message"] == "OneLake denied access to s.txt: read-only for you"
+        (item,) = call(erin, "GET", "trash/").json()["items"]
+        undeleted = call(erin, "POST", f"trash/{item['id']}/restore")
+        assert undeleted.status_code == 403
+        assert undeleted.json()["message"] == "OneLake denied access to gone.txt: read-only for you"
+    finally:
+        erin.stop()
