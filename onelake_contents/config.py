@@ -40,6 +40,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("endpoint", "ONELAKE_ENDPOINT", DEFAULT_ENDPOINT, "OneLake DFS endpoint (https)"),
         Setting("workspace", "ONELAKE_WORKSPACE", None, "workspace (container) name or GUID"),
         Setting("root", "ONELAKE_ROOT", None, "Jupyter home inside the workspace, at or below <item>/Files"),
+        Setting(
+            "roots",
+            "ONELAKE_ROOTS",
+            None,
+            "named OneLake folders side by side as the tree's top level, instead of workspace and root: a JSON "
+            'object of names to <workspace>/<item>/Files/... ({username} is the user), e.g. {"home": '
+            '"Analytics/Team.Lakehouse/Files/home/{username}", "sales": "Sales/Sales.Lakehouse/Files"}',
+        ),
         Setting("broker_url", "ONELAKE_BROKER_URL", None, "token broker base URL (https unless loopback)"),
         Setting("broker_token", "ONELAKE_BROKER_TOKEN", None, "client token presented to the broker"),
         Setting("broker_token_file", "ONELAKE_BROKER_TOKEN_FILE", None, "file holding the broker client token"),

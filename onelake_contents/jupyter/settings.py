@@ -34,6 +34,7 @@ class OneLakeSettings(LoggingConfigurable):
     endpoint = _setting_trait("endpoint")
     workspace = _setting_trait("workspace")
     root = _setting_trait("root")
+    roots = _setting_trait("roots")
     broker_url = _setting_trait("broker_url")
     broker_token = _setting_trait("broker_token")
     broker_token_file = _setting_trait("broker_token_file")
@@ -41,6 +42,7 @@ class OneLakeSettings(LoggingConfigurable):
     _default_endpoint = _resolved("endpoint")
     _default_workspace = _resolved("workspace")
     _default_root = _resolved("root")
+    _default_roots = _resolved("roots")
     _default_broker_url = _resolved("broker_url")
     _default_broker_token = _resolved("broker_token")
     _default_broker_token_file = _resolved("broker_token_file")
@@ -61,7 +63,9 @@ class OneLakeSettings(LoggingConfigurable):
         }
         try:
             self.settings = config.resolve(explicit)
-            self.settings.require("workspace", "root", "broker_url")
+            # named roots say where everything is; else the workspace and the root folder do
+            places = () if self.settings.values.get("roots") else ("workspace", "root")
+            self.settings.require(*places, "broker_url")
         except config.SettingsError as error:
             raise ValueError(f"{type(self).__name__}: {error}") from None
         return self.settings
