@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import functools
+import os
 import ssl
 import uuid
 import weakref
@@ -279,8 +280,6 @@ class OneLakeFileSystem(AzureBlobFileSystem):
 
     @_translated
     async def _put_file(self, lpath, rpath, overwrite=True, mode="overwrite", callback=None, **kwargs):
-        import os
-
         if os.path.isdir(lpath):
             await self._mkdir(rpath)
             return
@@ -358,13 +357,7 @@ class OneLakeFile(AzureBlobFile):
     """adlfs' file, read in ranges; written through `OneLakeFileSystem.publish` on close."""
 
     def __init__(self, fs: OneLakeFileSystem, path: str, mode: str = "rb", **kwargs):
-        try:
-            super().__init__(fs, path, mode=mode, **kwargs)
-        except (AzureError, StoreError, RuntimeError) as error:
-            cause = _onelake_failure(error)
-            if cause is None:
-                raise
-            raise os_error(cause, path) from None
+        super().__init__(fs, path, mode=mode, **kwargs)
         self._queue: asyncio.Queue | None = None
         self._publishing = None
 

@@ -18,7 +18,7 @@ import pyarrow.parquet
 import pytest
 from azure.storage.filedatalake import DataLakeServiceClient
 
-from onelake_contents import OneLakeContentsManager
+from onelake_contents import OneLakeContentsManager, path_of
 from onelake_contents.credential import BrokerCredential
 from onelake_contents.lakefs import BLOCK, OneLakeFileSystem
 from tests.conftest import ITEM, WORKSPACE
@@ -61,6 +61,15 @@ def test_the_protocol_comes_from_fsspecs_entry_point_and_needs_no_options(lake):
     assert pandas.read_csv("onelake:///in/data.csv")["a"].sum() == 3
     with fsspec.open("onelake:///in/data.csv", "rt") as handle:
         assert handle.read().splitlines() == ["a,b", "1,x", "2,y"]
+
+
+def test_the_portals_abfss_url_opens_on_the_same_filesystem(lake):
+    fsspec.filesystem("onelake").pipe("onelake:///portal.txt", b"same file")
+    host = lake.endpoint.split("://", 1)[1]  # the emulator's host stands for onelake.dfs.fabric.microsoft.com
+    portal = f"abfss://{WORKSPACE}@{host}/{ROOT}/portal.txt"
+    assert fsspec.filesystem("onelake").cat(portal) == b"same file"
+    with fsspec.open(path_of(portal)) as handle:
+        assert handle.read() == b"same file"
 
 
 def test_pandas_pyarrow_polars_and_duckdb_read_what_pandas_wrote(lake):
