@@ -7,7 +7,9 @@ polars and DuckDB open `onelake://` URLs with no `storage_options`; which path a
 - settings and credential from `config` (trait > `ONELAKE_*` > settings file): in a kernel, the
   relay of its server; in a script, the broker of the settings file; a private CA (`ca_file`) is
   trusted on one kept connection pool (azure-core would build an SSL context per request);
-- reads in ranges, read ahead (4 MiB blocks) only while reading sequentially
+- reads in ranges, all of one version (`If-Match` on the ETag seen at open: a file replaced
+  while it is read fails with `OSError(ESTALE)` rather than mixing versions), read ahead (4 MiB
+  blocks) only while reading sequentially
   (`SequentialReadAhead`): pandas streaming a CSV gets 4 MiB GETs, pyarrow reading a Parquet
   column gets exactly the footer and that column's (coalesced) ranges;
 - no listings cache: a file saved from the file browser is seen at once;
@@ -34,7 +36,8 @@ import weakref
 import aiohttp
 from adlfs import AzureBlobFileSystem
 from adlfs.spec import AzureBlobFile
-from azure.core.exceptions import AzureError
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceModifiedError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobServiceClient
@@ -362,8 +365,19 @@ class OneLakeFile(AzureBlobFile):
         self._publishing = None
 
     async def _async_fetch_range(self, start: int, end: int | None = None, **kwargs):
+        """One ranged GET, on the version seen when the file was opened (`If-Match`): a file
+        replaced while it is read fails the read instead of mixing two versions."""
+        end = self.size if end is None else min(end, self.size)
+        etag = self.details.get("etag")
+        condition = {"etag": etag, "match_condition": MatchConditions.IfNotModified} if etag else {}
         try:
-            return await AzureBlobFile._async_fetch_range(self, start, end, **kwargs)
+            async with self.fs.service_client.get_blob_client(self.container_name, self.blob) as blob:
+                stream = await blob.download_blob(offset=start, length=end - start, **condition)
+                return await stream.readall()
+        except ResourceModifiedError as error:
+            if error.status_code != 412:
+                raise os_error(error, self.path) from None
+            raise OSError(errno.ESTALE, "changed in OneLake while it was read: open it again", self.path) from None
         except AzureError as error:
             raise os_error(error, self.path) from None
 

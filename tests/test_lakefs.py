@@ -140,6 +140,17 @@ def test_a_large_write_is_staged_then_renamed_over_a_dfs_file_and_nobody_sees_ha
     assert len(staged) == 1 and "/.ipynb_checkpoints/" in staged.pop()
 
 
+def test_a_file_replaced_while_it_is_read_fails_the_read_instead_of_mixing_versions(lake):
+    fs = fsspec.filesystem("onelake")
+    fs.pipe("onelake:///moving.bin", b"1" * (2 * BLOCK))
+    with fs.open("onelake:///moving.bin") as handle:
+        assert handle.read(BLOCK) == b"1" * BLOCK
+        fs.pipe("onelake:///moving.bin", b"2" * (2 * BLOCK))  # published by someone else meanwhile
+        with pytest.raises(OSError, match="changed in OneLake while it was read"):
+            handle.read(BLOCK)
+    assert fs.cat("onelake:///moving.bin") == b"2" * (2 * BLOCK)
+
+
 async def test_the_contents_manager_lists_what_was_written_with_its_size(lake):
     pandas.DataFrame({"v": range(1000)}).to_parquet("onelake:///out/result.parquet")
     size = fsspec.filesystem("onelake").info("onelake:///out/result.parquet")["size"]
