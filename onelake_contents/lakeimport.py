@@ -101,9 +101,10 @@ class _Blobs:
         container = self.service.get_container_client(workspace)
         try:
             for item in container.walk_blobs(name_starts_with=f"{path}/", delimiter="/"):
+                # a folder with something in it is a prefix ("pkg/"); the folder's own blob (an
+                # empty file with hdi_isfolder) may come too, and must not make it a file
                 name = item.name.rstrip("/").rpartition("/")[2]
-                is_dir = item.name.endswith("/") or (item.get("metadata") or {}).get("hdi_isfolder") == "true"
-                found[name] = "directory" if is_dir else found.get(name, "file")
+                found[name] = "directory" if item.name.endswith("/") else found.get(name, "file")
         except ResourceNotFoundError:
             return {}
         return found
