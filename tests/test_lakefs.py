@@ -20,6 +20,7 @@ from azure.storage.filedatalake import DataLakeServiceClient
 
 from onelake_contents import OneLakeContentsManager, path_of
 from onelake_contents.credential import BrokerCredential
+from onelake_contents.emulator import Emulator
 from onelake_contents.lakefs import BLOCK, OneLakeFileSystem
 from tests.conftest import ITEM, WORKSPACE
 
@@ -196,6 +197,27 @@ def test_folders_are_real_and_deleting_one_is_one_request(lake, dfs):
     fs.rm("onelake:///tree", recursive=True)
     assert [op for op, _ in operations(lake) if op.startswith("Delete")] == ["DeletePath"]
     assert not fs.exists("onelake:///tree")
+
+
+def test_reading_for_longer_than_a_token_lives_costs_one_broker_fetch_per_token(monkeypatch, tmp_path):
+    with Emulator({WORKSPACE: [ITEM]}, token_lifetime=4) as short:
+        for name, value in short.info.environment(WORKSPACE, ROOT).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("ONELAKE_CONFIG", str(tmp_path / "none.json"))
+        fs = fsspec.filesystem("onelake")
+        fs.pipe("onelake:///small.txt", b"kept")
+        reads = 0
+        # read until the third token is in use (each lives 4 s): no read may fail meanwhile
+        while short.broker.state.tokens_issued < 3 and reads < 20_000:
+            assert fs.cat("onelake:///small.txt") == b"kept"
+            reads += 1
+        assert fs.cat("onelake:///small.txt") == b"kept"
+        used = {r.token_id for r in short.requests() if r.api != "emulator"}
+        fetched = short.broker.state.tokens_issued
+        assert fetched == len(used) >= 3  # every token fetched was used: none fetched twice, none per read
+        assert short.broker.state.requests == fetched
+        assert reads >= 2 * fetched  # a token serves the reads of its lifetime (a fetch per read would fail this)
+        OneLakeFileSystem.clear_instance_cache()
 
 
 def test_a_script_configured_by_the_settings_file_reads_and_writes_relative_to_the_root(lake, tmp_path):
