@@ -1,11 +1,14 @@
-"""Reading one column of 20 from a Parquet file through `onelake://`: bytes fetched (counted in
-the emulator's log) against the column and the file, and time against the same read on local disk.
+"""Python in a kernel on OneLake, at an injected round trip (requests counted in the emulator's log):
 
-    python -m benchmarks.parquet_column                  # 200 MiB file, 25 ms RTT
-    python -m benchmarks.parquet_column --mib 40 --rtt 25
+- reading one column of 20 from a Parquet file through `onelake://`: bytes fetched against the
+  column and the file, and time beside the same read on local disk (a mount without range reads
+  would fetch the whole file; the goal is at most 1.5x the column's bytes plus the footer read);
+- `import helpers` from the notebook's folder: the first import and a re-import of the unchanged
+  module (goal: one conditional request);
+- token requests to the broker for 100 reads (goal: 1 while the token is valid).
 
-A mount without range reads would fetch the whole file; the goal is at most 1.5x the column's
-compressed bytes plus the footer read.
+    python -m benchmarks.kernel_python                  # 200 MiB file, 25 ms RTT
+    python -m benchmarks.kernel_python --mib 40 --rtt 25
 """
 
 from __future__ import annotations
@@ -108,6 +111,60 @@ def measure(mib: float = 200, rtt_ms: float = 25, samples: int = 3) -> ColumnRea
         )
 
 
+@dataclass
+class Counted:
+    action: str
+    requests: list[str]  # operation and status of each OneLake request
+    ms: float
+
+    def row(self) -> str:
+        return f"| {self.action} | {len(self.requests)} ({', '.join(self.requests)}) | | {self.ms:.0f} ms | |"
+
+
+def measure_imports_and_tokens(rtt_ms: float = 25) -> tuple[list[Counted], int]:
+    """`import helpers` (first, then reloaded unchanged), and the token requests the broker got
+    during 100 reads by one filesystem (1 at most while a token is valid)."""
+    import importlib
+    import sys
+
+    from onelake_contents import lakeimport
+
+    with (
+        tempfile.TemporaryDirectory(prefix="onelake-bench-") as scratch,
+        Emulator({WORKSPACE: [ROOT.split("/")[0]]}) as emu,
+    ):
+        os.environ.update(
+            emu.info.environment(WORKSPACE, ROOT),
+            ONELAKE_CONFIG=str(Path(scratch) / "none.json"),
+            ONELAKE_NOTEBOOK_DIR=f"{WORKSPACE}/{ROOT}",
+        )
+        fs = fsspec.filesystem("onelake")
+        fs.pipe("onelake:///bench_helpers.py", b"def double(x):\n    return 2 * x\n" * 50)
+        finder = lakeimport.install()
+        emu.set_latency(rtt_ms)
+        rows = []
+
+        def counted(action: str, run) -> None:
+            emu.reset_requests()
+            start = time.perf_counter()
+            run()
+            ms = (time.perf_counter() - start) * 1000
+            rows.append(Counted(action, [f"{r.operation} {r.status}" for r in emu.requests()], ms))
+
+        try:
+            counted("import helpers (first)", lambda: importlib.import_module("bench_helpers"))
+            counted("import helpers again (reload, unchanged)", lambda: importlib.reload(sys.modules["bench_helpers"]))
+        finally:
+            sys.meta_path.remove(finder)
+            sys.modules.pop("bench_helpers", None)
+        emu.set_latency(0)
+        before = emu.broker.state.requests
+        for _ in range(100):
+            fs.cat("onelake:///bench_helpers.py")
+        OneLakeFileSystem.clear_instance_cache()
+        return rows, emu.broker.state.requests - before
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=float, default=200, help="size of the Parquet file")
@@ -117,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| action (RTT {args.rtt:.0f} ms) | store requests | bytes | median | beside |")
     print("|---|---|---|---:|---|")
     print(result.row())
+    rows, token_requests = measure_imports_and_tokens(args.rtt)
+    for counted in rows:
+        print(counted.row())
+    print(
+        f"\n100 reads by one filesystem: {token_requests} token requests to the broker (1 at most while a token is valid)"
+    )
     return 1 if result.over_goal else 0
 
 
