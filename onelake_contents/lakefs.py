@@ -12,7 +12,9 @@ polars and DuckDB open `onelake://` URLs with no `storage_options`; which path a
   blocks) only while reading sequentially
   (`SequentialReadAhead`): pandas streaming a CSV gets 4 MiB GETs, pyarrow reading a Parquet
   column gets exactly the footer and that column's (coalesced) ranges;
-- no listings cache: a file saved from the file browser is seen at once;
+- no listings cache, and a path's size and version are reused for one second only (pyarrow
+  asks four times to open one file): a file saved from the file browser is seen at once, and a
+  read never mixes versions;
 - writes are atomic and may replace any file: up to one block, one Put Blob on close; larger,
   blocks staged in a hidden staging file beside the target (as the server's chunked uploads),
   committed (Put Block List) and moved over the target with one DFS rename. Put Block List
@@ -30,6 +32,7 @@ import errno
 import functools
 import os
 import ssl
+import time
 import uuid
 import weakref
 
@@ -51,6 +54,8 @@ from .storage import AlreadyExists, Forbidden, NotFound, OneLakeStore, StoreErro
 from .storage.store import InteractiveRetry
 
 BLOCK = 4 * 1024 * 1024
+INFO_TTL = 1.0  # seconds a path's size and version are reused (see `_info`)
+RECENT_PATHS = 1024
 
 
 class SequentialReadAhead(ReadAheadCache):
@@ -175,6 +180,7 @@ class OneLakeFileSystem(AzureBlobFileSystem):
         options.setdefault("use_listings_cache", False)
         options.setdefault("blocksize", BLOCK)
         options.setdefault("default_cache_type", SequentialReadAhead.name)
+        self._recent: dict[str, tuple[float, dict]] = {}
         super().__init__(account_name="onelake", account_host=blob_host(settings), credential=credential, **options)
         self._stores: dict[str, OneLakeStore] = {}
         weakref.finalize(self, _close_stores, self.loop, self._stores)
@@ -216,7 +222,38 @@ class OneLakeFileSystem(AzureBlobFileSystem):
         return found
 
     # ---- reads ---------------------------------------------------------------------------------
-    _info = _translated(AzureBlobFileSystem._info)
+    _adlfs_info = _translated(AzureBlobFileSystem._info)
+
+    async def _info(self, path, refresh=False, **kwargs):
+        """A path's size, type and version; what OneLake said is reused for `INFO_TTL` seconds
+        (pyarrow asks four times to open one file). Reads stay on the version it names."""
+        key = self._strip_protocol(path)
+        held = self._recent.get(key)
+        now = time.monotonic()
+        if held is not None and not refresh and not kwargs.get("version_id") and now - held[0] < INFO_TTL:
+            return dict(held[1])
+        info = await self._adlfs_info(path, refresh=refresh, **kwargs)
+        if len(self._recent) >= RECENT_PATHS:
+            self._recent.clear()
+        self._recent[key] = (now, info)
+        return dict(info)
+
+    async def _isfile(self, path):
+        try:
+            return (await self._info(path))["type"] == "file"
+        except FileNotFoundError:
+            return False
+
+    def invalidate_cache(self, path=None):
+        """Forget what was learnt about `path` and below (everything without a path)."""
+        if path is None:
+            self._recent.clear()
+        else:
+            key = self._strip_protocol(path)
+            for known in [k for k in self._recent if k == key or k.startswith(key + "/")]:
+                del self._recent[known]
+        super().invalidate_cache(path)
+
     _ls = _translated(AzureBlobFileSystem._ls)
     _cat_file = _translated(AzureBlobFileSystem._cat_file)
     _get_file = _translated(AzureBlobFileSystem._get_file)
@@ -227,6 +264,13 @@ class OneLakeFileSystem(AzureBlobFileSystem):
         """Write the file at `path` from an async iterator of byte chunks, atomically (see the
         module's docstring). `overwrite=False`: FileExistsError when something is there."""
         workspace, key, _ = self.split_path(path)
+        self.invalidate_cache(path)
+        try:
+            await self._publish(workspace, key, chunks, overwrite)
+        finally:
+            self.invalidate_cache(path)
+
+    async def _publish(self, workspace: str, key: str, chunks, overwrite: bool) -> None:
         first = b""
         async for chunk in chunks:
             if len(first) + len(chunk) <= BLOCK:
@@ -309,6 +353,7 @@ class OneLakeFileSystem(AzureBlobFileSystem):
         workspace, key, _ = self.split_path(path)
         if not key:
             raise PermissionError(errno.EPERM, "workspaces are created in Fabric, not here", path)
+        self.invalidate_cache(path)
         try:
             await self.store(workspace).mkdir(key)
         except AlreadyExists:
@@ -377,6 +422,7 @@ class OneLakeFile(AzureBlobFile):
         except ResourceModifiedError as error:
             if error.status_code != 412:
                 raise os_error(error, self.path) from None
+            self.fs.invalidate_cache(self.path)
             raise OSError(errno.ESTALE, "changed in OneLake while it was read: open it again", self.path) from None
         except AzureError as error:
             raise os_error(error, self.path) from None
