@@ -9,12 +9,12 @@ polars and DuckDB open `onelake://` URLs with no `storage_options`; which path a
   trusted on one kept connection pool (azure-core would build an SSL context per request);
 - reads in ranges, all of one version (`If-Match` on the ETag seen at open: a file replaced
   while it is read fails with `OSError(ESTALE)` rather than mixing versions), read ahead (4 MiB
-  blocks) only while reading sequentially
-  (`SequentialReadAhead`): pandas streaming a CSV gets 4 MiB GETs, pyarrow reading a Parquet
-  column gets exactly the footer and that column's (coalesced) ranges;
-- no listings cache, and a path's size and version are reused for one second only (pyarrow
-  asks four times to open one file): a file saved from the file browser is seen at once, and a
-  read never mixes versions;
+  blocks) only while reading sequentially (`SequentialReadAhead`): pandas streaming a CSV gets
+  4 MiB GETs, pyarrow reading a Parquet column gets exactly the footer and that column's
+  (coalesced) ranges;
+- no listings cache, and a path's size and version are reused for one second only (pandas and
+  pyarrow ask five times to open one Parquet file): a file saved from the file browser is seen
+  at once;
 - writes are atomic and may replace any file: up to one block, one Put Blob on close; larger,
   blocks staged in a hidden staging file beside the target (as the server's chunked uploads),
   committed (Put Block List) and moved over the target with one DFS rename. Put Block List
@@ -226,7 +226,8 @@ class OneLakeFileSystem(AzureBlobFileSystem):
 
     async def _info(self, path, refresh=False, **kwargs):
         """A path's size, type and version; what OneLake said is reused for `INFO_TTL` seconds
-        (pyarrow asks four times to open one file). Reads stay on the version it names."""
+        (pandas and pyarrow ask five times to open one Parquet file). Reads stay on the version
+        it names, so a stale answer fails a read (and is forgotten) rather than mixing versions."""
         key = self._strip_protocol(path)
         held = self._recent.get(key)
         now = time.monotonic()
