@@ -13,8 +13,8 @@ browser saved another. Modules carry their `onelake://` URL as `__file__` and as
 name, and their source is in `linecache`, so tracebacks show the OneLake path and the lines.
 
 `ONELAKE_IMPORTS=0` turns it off. The kernel installs it at start through IPython's
-`PYTHONSTARTUP` (`kernel_startup_env()` gives the variables; `kernel_startup.py` is the file),
-which runs any `PYTHONSTARTUP` of the user's after it.
+`PYTHONSTARTUP` (`kernel_startup_env()` gives the variables, `startup/onelake_kernel_startup.py`
+is the file), which runs any `PYTHONSTARTUP` of the user's after it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 SWITCH = "ONELAKE_IMPORTS"
 OFF = ("0", "false", "no", "off")
 PREVIOUS_STARTUP = "ONELAKE_PREVIOUS_PYTHONSTARTUP"
-STARTUP_FILE = str(Path(__file__).with_name("kernel_startup.py"))
+STARTUP_FILE = str(Path(__file__).with_name("startup") / "onelake_kernel_startup.py")
 LISTING_TTL = 2.0
 _asking = threading.local()
 
