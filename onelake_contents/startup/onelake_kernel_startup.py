@@ -8,9 +8,15 @@ It runs in the notebook's namespace, so it leaves no name behind.
 def _onelake_kernel_startup(namespace: dict) -> None:
     import os
     import sys
+    import warnings
 
     try:
-        from onelake_contents.lakeimport import PREVIOUS_STARTUP, install
+        # the broker client's imports warn about optional extras (requests asks urllib3 for SOCKS
+        # support, once): not the notebook's business, and it would print into a cell's output
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from onelake_contents import credential  # noqa: F401
+            from onelake_contents.lakeimport import PREVIOUS_STARTUP, install
 
         install()
     except Exception as error:  # a kernel must start whatever happens here
