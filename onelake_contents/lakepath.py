@@ -20,11 +20,13 @@ and `glob` return); a bare path without `onelake://` is taken in that form, or, 
 from __future__ import annotations
 
 import functools
+import getpass
 import os
 import posixpath
 from urllib.parse import unquote, urlsplit
 
 from . import config
+from .paths import InvalidPath, RootTree
 
 SCHEME = "onelake"
 PREFIX = f"{SCHEME}://"
@@ -37,13 +39,28 @@ class NotOneLake(ValueError):
 
 
 @functools.lru_cache(maxsize=8)
-def _places(key: tuple) -> tuple[str, str, str]:
-    """(root folder, notebook folder, endpoint host) as `workspace/item/...`, from the settings."""
+def _places(key: tuple) -> tuple[RootTree, str, str]:
+    """(the tree of roots, notebook folder as `workspace/item/...`, endpoint host), from the
+    settings: the `roots` setting's named roots, else the one `workspace`/`root`."""
     settings = config.resolve()
-    settings.require("workspace", "root")
-    root = posixpath.join(str(settings.workspace), str(settings.root).strip("/"))
-    notebook = os.environ.get("ONELAKE_NOTEBOOK_DIR") or root
-    return root, notebook.strip("/"), urlsplit(str(settings.endpoint)).hostname or ""
+    if settings.values.get("roots"):
+        tree = RootTree.parse(str(settings.roots), os.environ.get("JUPYTERHUB_USER") or getpass.getuser())
+    else:
+        settings.require("workspace", "root")
+        tree = RootTree.single(str(settings.workspace), str(settings.root))
+    notebook = os.environ.get("ONELAKE_NOTEBOOK_DIR") or _in_tree(tree, "")
+    return tree, notebook.strip("/"), urlsplit(str(settings.endpoint)).hostname or ""
+
+
+def _in_tree(tree: RootTree, path: str) -> str:
+    """`workspace/item/...` of a path of the file browser's tree ("" for the top of named roots)."""
+    if tree.named and not path.strip("/"):
+        return ""
+    try:
+        _, workspace, ol = tree.locate(path)
+    except InvalidPath as error:
+        raise NotOneLake(f"onelake:///{path.strip('/')} is in no root of this tree: {error.message}") from None
+    return f"{workspace}/{ol}"
 
 
 def settings_key() -> tuple:
@@ -56,8 +73,8 @@ def places() -> tuple[str, str, str]:
 
 
 def root_dir() -> str:
-    """The Jupyter root as `workspace/item/Files/...`."""
-    return places()[0]
+    """The Jupyter root as `workspace/item/Files/...` ("" when the tree is named roots)."""
+    return _in_tree(places()[0], "")
 
 
 def notebook_dir() -> str:
@@ -99,10 +116,10 @@ def lake_path(path: str) -> str:
         if rest.startswith("//"):
             return _normal(rest, path)
         if rest.startswith("/"):
-            return _normal(f"{root_dir()}/{rest}", path)
+            return _normal(_in_tree(places()[0], rest), path)
         return _normal(f"{notebook_dir()}/{rest}", path)
     if path.startswith("/") and not path.startswith("//"):
-        return _normal(f"{root_dir()}/{path}", path)
+        return _normal(_in_tree(places()[0], path), path)
     return _normal(path, path)
 
 
@@ -110,9 +127,10 @@ def url_of(path: str) -> str:
     """The `onelake://` URL of a `workspace/item/...` path: `onelake:///...` under the root, else
     the full form `onelake:////workspace/...`. `lake_path(url_of(p)) == p`."""
     path = path.strip("/")
-    root = root_dir()
-    if path == root or path.startswith(root + "/"):
-        return f"{PREFIX}/{path[len(root) + 1 :]}"
+    for name, (workspace, mapper) in places()[0].roots.items():
+        root = f"{workspace}/{mapper.root}"
+        if path == root or path.startswith(root + "/"):
+            return f"{PREFIX}/{posixpath.join(name, path[len(root) + 1 :]).strip('/')}"
     return f"{PREFIX}//{path}"
 
 

@@ -61,3 +61,18 @@ def test_bare_paths_are_the_filesystems_own_form_and_urls_round_trip(settings):
 def test_what_names_no_onelake_path_is_refused(settings, url):
     with pytest.raises(lakepath.NotOneLake):
         lakepath.lake_path(url)
+
+
+def test_with_named_roots_the_kernel_names_what_the_file_browser_names(settings):
+    import json
+
+    roots = {"home": f"ws/{ROOT}", "sales": "Sales/Sales.Lakehouse/Files"}
+    settings.setenv("ONELAKE_ROOTS", json.dumps(roots))
+    assert lakepath.lake_path("onelake:///sales/q3.parquet") == "Sales/Sales.Lakehouse/Files/q3.parquet"
+    assert lakepath.lake_path("/home/data.csv") == f"ws/{ROOT}/data.csv"
+    assert lakepath.url_of("Sales/Sales.Lakehouse/Files/q3/x.csv") == "onelake:///sales/q3/x.csv"
+    assert lakepath.url_of("Other/O.Lakehouse/Files/x.csv") == "onelake:////Other/O.Lakehouse/Files/x.csv"
+    with pytest.raises(lakepath.NotOneLake, match="in no root"):
+        lakepath.lake_path("onelake:///marketing/x.csv")
+    settings.setenv("ONELAKE_NOTEBOOK_DIR", "Sales/Sales.Lakehouse/Files/q3")
+    assert lakepath.lake_path("onelake://x.csv") == "Sales/Sales.Lakehouse/Files/q3/x.csv"
