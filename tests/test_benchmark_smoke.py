@@ -1,4 +1,4 @@
-"""The CI-sized benchmark: every request budget of DESIGN §3 holds through a real Jupyter Server,
+"""The CI-sized benchmark: every request budget of the README's "Requests per action" holds through a real Jupyter Server,
 and the server's CPU per action stays within the ratio goal of jupyter_server's file manager on
 local disk, measured side by side in the same run (ratios only: no absolute time is checked)."""
 

@@ -3,7 +3,7 @@
 Jupyter semantics live here (argument checks, models, hidden rules, the first checkpoint of a
 save, names for new files, chunked uploads as JupyterLab sends them), written against the files
 layer (`lake.files`), which owns the cache, the version ledger and every request. Request budgets
-(DESIGN §3) shape the code: a listing answers later `get(content=False)`, `exists` and
+(README, "Requests per action") shape the code: a listing answers later `get(content=False)`, `exists` and
 `is_hidden` for its children without requests; a save is one conditional Put Blob whose response
 becomes the returned model; names for new files come from one listing.
 """
