@@ -11,7 +11,6 @@ becomes the returned model; names for new files come from one listing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import functools
 import getpass
@@ -33,8 +32,8 @@ from ..credential import AsyncBrokerCredential
 from ..lake.cache import MISSING
 from ..lake.content import NOTEBOOK_MIME, content_type
 from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
+from ..lake.moves import NothingMoved, SourceKept, move_between
 from ..lake.uploads import Uploads
-from ..lake.versions import version_folder
 from ..paths import InvalidPath, RootTree, check_new_name, in_checkpoint_dir, is_hidden, join, split
 from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge, fair_turn, in_slices
 from . import models
@@ -672,32 +671,11 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         (source_files, source), (dest_files, dest) = self.place(old_path), self.place(new_path)
         with self._errors(old_path):
             try:
-                await self._copy_between(source_files, source, dest_files, dest, entry)
-            except Exception:
-                with contextlib.suppress(Exception):
-                    await dest_files.delete_if_there(dest, is_dir=entry.is_dir)
-                    if not entry.is_dir:
-                        await dest_files.delete_if_there(version_folder(dest), is_dir=True)
-                raise
-        with self._errors(old_path):
-            try:
-                await source_files.delete(source, is_dir=entry.is_dir)
-                if not entry.is_dir:
-                    await source_files.delete_if_there(version_folder(source), is_dir=True)
-            except Exception as error:
-                raise HTTPError(
-                    500, f"{old_path} was copied to {new_path}, but could not be deleted afterwards: {error}"
-                ) from None
-
-    @staticmethod
-    async def _copy_between(source_files, source: str, dest_files, dest: str, entry: Entry) -> None:
-        if entry.is_dir:
-            await dest_files.copy_tree_from(source_files, source, dest)
-            return
-        await dest_files.copy_file_from(source_files, source, dest, size=entry.size)
-        versions = await source_files.entry(version_folder(source))
-        if versions is not None and versions.is_dir:
-            await dest_files.copy_tree_from(source_files, version_folder(source), version_folder(dest))
+                await move_between(source_files, source, dest_files, dest, entry)
+            except NothingMoved as error:
+                raise error.cause from None
+            except SourceKept as error:
+                raise HTTPError(500, f"{old_path} was copied to {new_path}: {error.message}") from None
 
     @observed("exists")
     async def file_exists(self, path=""):
