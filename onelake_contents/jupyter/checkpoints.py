@@ -18,10 +18,10 @@ from tornado.web import HTTPError
 from traitlets import Int
 
 from ..lake.content import content_type
-from ..lake.files import off_the_loop
 from ..lake.versions import NoSuchVersion, Versions
 from ..paths import in_checkpoint_dir, is_hidden
 from ..storage import Blob, Entry, NotFound
+from ..turns import off_the_loop
 from . import models
 from .errors import api_path, http_errors
 

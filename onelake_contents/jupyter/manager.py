@@ -31,11 +31,12 @@ from .. import metrics as onelake_metrics
 from ..credential import AsyncBrokerCredential
 from ..lake.cache import MISSING
 from ..lake.content import NOTEBOOK_MIME, content_type
-from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
+from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory
 from ..lake.moves import NothingMoved, SourceKept, move_between
 from ..lake.uploads import Uploads
 from ..paths import InvalidPath, RootTree, check_new_name, in_checkpoint_dir, is_hidden, join, split
-from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge, fair_turn, in_slices
+from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge
+from ..turns import fair_turn, in_slices, off_the_loop
 from . import models
 from .checkpoints import OneLakeCheckpoints
 from .chunks import ChunkedUploads

@@ -29,14 +29,11 @@ from ..storage import (
     OneLakeStore,
     StoreError,
     TooLarge,
-    fair_turn,
 )
+from ..turns import off_the_loop
 from .cache import MISSING, MetadataCache
 from .content import HASH_METADATA, WRITE_METADATA, content_type, sha256
 from .ledger import VersionLedger, new_write_id, write_metadata
-
-# CPU work over more bytes than this runs in a worker thread, not on the event loop
-THREAD_THRESHOLD = 1024 * 1024
 
 
 class NotADirectory(StoreError):
@@ -49,14 +46,6 @@ class IsADirectory(StoreError):
 
 class MissingParent(NotFound):
     """The parent directory of a rename's destination does not exist."""
-
-
-async def off_the_loop(func, data: bytes, *args):
-    """`func(data, *args)`: in a worker thread when `data` is big, else on the loop in its fair turn."""
-    if len(data) > THREAD_THRESHOLD:
-        return await asyncio.to_thread(func, data, *args)
-    await fair_turn()
-    return func(data, *args)
 
 
 class LakeFiles:
