@@ -30,7 +30,7 @@ from . import config
 from .paths import InvalidPath, RootTree, check_new_name, in_checkpoint_dir, is_hidden, join, normalize_api_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-CONNECTION_FLAGS = ("endpoint", "workspace", "root", "roots", "broker_url", "broker_token_file", "ca_file")
+CONNECTION_FLAGS = config.FLAGS
 # what `demo` needs beyond the base install and the emulator extra, by import name
 DEMO_MODULES = ("jupyterlab", "adlfs")
 

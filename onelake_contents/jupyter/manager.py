@@ -24,7 +24,7 @@ from jupyter_core.utils import run_sync
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Int, TraitError, Type, default, validate
 
 from .. import config
 from .. import metrics as onelake_metrics
@@ -104,21 +104,6 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         help="An OpenTelemetry span per contents action, with its OneLake requests beneath (azure-core's "
         'tracing); needs pip install "onelake-contents[tracing]" and an OpenTelemetry SDK set up by the operator.',
     )
-    home_dir = Unicode(
-        "",
-        config=True,
-        help="The user's own folder below the root, created on first use with the root (e.g. home/alice "
-        "when the root is a folder shared by everyone). Environment variable: ONELAKE_HOME.",
-    )
-
-    @default("home_dir")
-    def _default_home_dir(self):
-        return os.environ.get("ONELAKE_HOME", "")
-
-    @validate("home_dir")
-    def _validate_home_dir(self, proposal):
-        return api_path(proposal["value"])
-
     last_writer_wins = Bool(
         False,
         config=True,
