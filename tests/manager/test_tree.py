@@ -197,3 +197,17 @@ def test_bad_roots_settings_are_refused_with_their_reason(lake):
         with pytest.raises(Exception, match="roots") as caught:
             OneLakeContentsManager(roots=roots, endpoint=lake.endpoint, broker_url=lake.broker_url, broker_token="t")
         assert reason in str(caught.value)
+
+
+async def test_actions_are_counted_per_root(tree):
+    from prometheus_client import REGISTRY
+
+    def saves(root: str) -> float:
+        labels = {"action": "save", "outcome": "ok", "root": root}
+        return REGISTRY.get_sample_value("onelake_contents_actions_total", labels) or 0.0
+
+    cm = tree()
+    before = saves("sales"), saves("home")
+    await cm.save({"type": "file", "format": "text", "content": "1"}, "sales/counted.txt")
+    await cm.save({"type": "file", "format": "text", "content": "2"}, "sales/counted.txt")
+    assert (saves("sales"), saves("home")) == (before[0] + 2, before[1])
