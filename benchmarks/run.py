@@ -34,7 +34,7 @@ from benchmarks.harness import Backend, LocalBackend, OneLakeBackend, OneLakeNoM
 HERE = Path(__file__).parent
 REQUEST_TIMEOUT = 300  # seconds one REST call may take before it is reported as timed out
 SLOW_SAMPLE_MS = 20_000
-# DESIGN §3: the most OneLake requests an action may cost (checked with --check-budgets).
+# The README's "Requests per action": the most OneLake requests an action may cost (checked with --check-budgets).
 BUDGETS = {
     "list dir (cold)": 1,
     "list dir (warm)": 0,
@@ -368,7 +368,7 @@ def budget_key(action: str) -> str | None:
 
 
 def budget_for(action: str) -> int | None:
-    """DESIGN §3 budget of an action; a cold listing costs one request per 5,000 entries."""
+    """The budget of an action (README, "Requests per action"); a cold listing costs one request per 5,000 entries."""
     if action.startswith("upload "):
         # K pieces: K Put Block + Put Block List + rename, the handler's existence check (±1)
         return int(action.split(" ")[1]) + 3
@@ -578,7 +578,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated: onelake, onelake-nometrics (metrics off), local, s3",
     )
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
-    parser.add_argument("--check-budgets", action="store_true", help="exit 1 if OneLake requests exceed DESIGN §3")
+    parser.add_argument(
+        "--check-budgets", action="store_true", help="exit 1 if OneLake requests exceed the README's request budgets"
+    )
     parser.add_argument("--out", help="write the Markdown report here (default benchmarks/RESULTS.md for full runs)")
     parser.add_argument("--plot", action="store_true", help="also sweep RTTs and draw benchmarks/latency-vs-rtt.png")
     parser.add_argument(

@@ -21,6 +21,7 @@ _PUBLIC = {
     "notebook_dir": "onelake_contents.kernel",
     "url": "onelake_contents.kernel",
     "storage_options": "onelake_contents.kernel",
+    "path_of": "onelake_contents.lakepath",
 }
 
 __all__ = ["__version__", *_PUBLIC]

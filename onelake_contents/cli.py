@@ -14,6 +14,7 @@ in a fraction of a second. It follows the contents manager's conventions (versio
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib.util
 import json
 import os
@@ -21,14 +22,15 @@ import sys
 import time
 import uuid
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from . import config
-from .paths import InvalidPath, PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, normalize_api_path
+from .paths import InvalidPath, RootTree, check_new_name, in_checkpoint_dir, is_hidden, join, normalize_api_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-CONNECTION_FLAGS = ("endpoint", "workspace", "root", "broker_url", "broker_token_file", "ca_file")
+CONNECTION_FLAGS = config.FLAGS
 # what `demo` needs beyond the base install and the emulator extra, by import name
 DEMO_MODULES = ("jupyterlab", "adlfs")
 
@@ -181,7 +183,9 @@ def _explicit(args) -> dict:
 
 def _settings(args) -> config.ResolvedSettings:
     settings = config.resolve(_explicit(args))
-    settings.require("workspace", "root", "broker_url")
+    # named roots say where everything is; else the workspace and the root folder do
+    places = () if settings.values.get("roots") else ("workspace", "root")
+    settings.require(*places, "broker_url")
     return settings
 
 
@@ -204,11 +208,35 @@ def workspace_missing(error) -> bool:
 
 
 def _no_workspace(settings: config.ResolvedSettings) -> CommandError:
-    return CommandError(f"workspace {settings.workspace} does not exist (or is not visible to you)", EXIT_FAILED, 404)
+    which = f"workspace {settings.workspace}" if settings.workspace else "the workspace of a root"
+    return CommandError(f"{which} does not exist (or is not visible to you)", EXIT_FAILED, 404)
+
+
+@dataclass
+class Place:
+    """Where a path lives: its root's files layer, versions and uploads, and its OneLake path."""
+
+    files: object
+    versions: object
+    uploads: object
+    ol: str
+    root: str
+
+
+def tree_of(settings: config.ResolvedSettings) -> RootTree:
+    """The tree the file browser shows: the `roots` setting's named roots, else the one root."""
+    if settings.values.get("roots"):
+        try:
+            return RootTree.parse(str(settings.roots), os.environ.get("JUPYTERHUB_USER") or getpass.getuser())
+        except ValueError as error:
+            raise CommandError(f"setting roots ({settings.source('roots')}): {error}", EXIT_USAGE) from None
+    settings.require("workspace", "root")
+    return RootTree.single(str(settings.workspace), str(settings.root))
 
 
 class Session:
-    """The files layer (store, cache, ledger), versions and uploads of one command."""
+    """The files layer (store, cache, ledger), versions and uploads of one command, per root of
+    the tree, on one connection."""
 
     def __init__(self, settings: config.ResolvedSettings):
         from .credential import AsyncBrokerCredential
@@ -218,18 +246,28 @@ class Session:
         from .storage import OneLakeStore
 
         self.settings = settings
-        self.paths = PathMapper(str(settings.root))
+        self.tree = tree_of(settings)
         self.credential = AsyncBrokerCredential.from_settings(settings)
-        store = OneLakeStore(str(settings.endpoint), str(settings.workspace), self.credential, ca_file=settings.ca_file)
-        self.files = LakeFiles(store, self.paths)
-        self.versions = Versions(self.files)
-        self.uploads = Uploads(self.files)
+        connection = None
+        self._places = {}
+        for name, (workspace, mapper) in self.tree.roots.items():
+            store = OneLakeStore(
+                str(settings.endpoint), workspace, self.credential, ca_file=settings.ca_file, connection=connection
+            )
+            connection = store.connection
+            files = LakeFiles(store, mapper)
+            self._places[name] = (files, Versions(files), Uploads(files))
+        self._connection = connection
 
-    def ol(self, path: str) -> str:
-        return self.paths.to_onelake(path)
+    def at(self, path: str) -> Place:
+        """Where an API path lives (InvalidPath for one in no root)."""
+        name, _, ol = self.tree.locate(path)
+        return Place(*self._places[name], ol, name)
 
     async def close(self) -> None:
-        await self.files.close()
+        for files, _, _ in self._places.values():
+            await files.close()
+        await self._connection.close()
         await self.credential.close()
 
 
@@ -281,10 +319,15 @@ def _ls(args) -> None:
 
     path = normalize_api_path(args.path)
     settings = _settings(args)
-    ol = PathMapper(str(settings.root)).to_onelake(path)
+    tree = tree_of(settings)
+    if tree.named and not path:  # the top of the tree: its roots, as the file browser shows them
+        rows = [{"name": name, "path": name, "type": "directory", "size": None} for name in tree.names]
+        _emit(args, rows, "\n".join(f"{name}/" for name in tree.names))
+        return
+    _, workspace, ol = tree.locate(path)
     with (
         BrokerCredential.from_settings(settings) as credential,
-        PathLister(str(settings.endpoint), str(settings.workspace), credential, ca_file=settings.ca_file) as lister,
+        PathLister(str(settings.endpoint), workspace, credential, ca_file=settings.ca_file) as lister,
     ):
         try:
             entries = lister.list(ol)
@@ -321,7 +364,8 @@ async def _get(args) -> None:
         target = target / remote.rsplit("/", 1)[-1]
     partial = target.with_name(f".{target.name}.part-{uuid.uuid4().hex[:6]}")
     async with _session(args) as session:
-        entry, chunks = await session.files.stream(session.ol(remote), 0, None)
+        place = session.at(remote)
+        entry, chunks = await place.files.stream(place.ol, 0, None)
         if entry.is_dir:
             raise CommandError(f"{remote} is a directory", EXIT_FAILED, 400)
         progress = Progress(entry.size, f"get {remote}")
@@ -360,19 +404,19 @@ async def _put(args) -> None:
         raise CommandError("cannot write over the root folder", EXIT_USAGE, 400)
     progress = Progress(size, f"put {remote}")
     async with _session(args) as session:
-        target, kind = session.ol(remote), content_type(remote)
+        place, kind = session.at(remote), content_type(remote)
         with open(source, "rb") as handle:
             if size <= UPLOAD_BLOCK:
                 data = handle.read()
-                entry = await session.files.write(target, data, kind)
+                entry = await place.files.write(place.ol, data, kind)
                 progress.advance(len(data))
             else:
                 # as JupyterLab's chunked uploads: staged blocks, one commit, one rename over the target
-                upload = session.uploads.new(target)
+                upload = place.uploads.new(place.ol)
                 while data := handle.read(UPLOAD_BLOCK):
-                    await session.uploads.stage(upload, data)
+                    await place.uploads.stage(upload, data)
                     progress.advance(len(data))
-                entry = await session.uploads.publish(upload, kind)
+                entry = await place.uploads.publish(upload, kind)
     progress.finish()
     _emit(
         args,
@@ -388,16 +432,18 @@ async def _rm(args) -> None:
     if not path:
         raise CommandError("cannot delete the root folder", EXIT_USAGE, 400)
     async with _session(args) as session:
-        ol = session.ol(path)
+        place = session.at(path)
+        if session.tree.named and path == place.root:
+            raise CommandError(f"cannot delete {path}: it is one of the tree's roots", EXIT_USAGE, 403)
         try:
-            entries = await session.files.listing(ol)
+            entries = await place.files.listing(place.ol)
         except NotADirectory:
-            await session.files.delete(ol, is_dir=False)
-            await session.versions.delete_all(ol)
+            await place.files.delete(place.ol, is_dir=False)
+            await place.versions.delete_all(place.ol)
         else:
             if entries and not args.recursive:
                 raise CommandError(f"{path} is a folder that is not empty; use -r to delete it with its contents")
-            await session.files.delete(ol, is_dir=True)
+            await place.files.delete(place.ol, is_dir=True)
     _emit(args, {"deleted": path}, f"deleted {path}")
 
 
@@ -409,17 +455,40 @@ async def _mv(args) -> None:
     if not source or not dest:
         raise CommandError("cannot move the root folder", EXIT_USAGE, 400)
     async with _session(args) as session:
-        try:
-            moved = await session.files.rename(session.ol(source), session.ol(dest))
-        except AlreadyExists:
-            raise CommandError(f"{dest} already exists", EXIT_FAILED, 409) from None
-        except MissingParent:
-            raise CommandError(f"no such folder: {dest.rpartition('/')[0]}", EXIT_FAILED, 404) from None
-        except NotFound:
-            raise CommandError(f"no such file or folder: {source}", EXIT_FAILED, 404) from None
-        if moved is None or not moved.is_dir:  # a folder's versions moved with it already
-            await session.versions.move_all(session.ol(source), session.ol(dest))
+        here, there = session.at(source), session.at(dest)
+        if session.tree.named and source == here.root:
+            raise CommandError(f"cannot move {source}: it is one of the tree's roots", EXIT_USAGE, 403)
+        if here.root != there.root:
+            await _mv_between_roots(here, there, source, dest)
+        else:
+            try:
+                moved = await here.files.rename(here.ol, there.ol)
+            except AlreadyExists:
+                raise CommandError(f"{dest} already exists", EXIT_FAILED, 409) from None
+            except MissingParent:
+                raise CommandError(f"no such folder: {dest.rpartition('/')[0]}", EXIT_FAILED, 404) from None
+            except NotFound:
+                raise CommandError(f"no such file or folder: {source}", EXIT_FAILED, 404) from None
+            if moved is None or not moved.is_dir:  # a folder's versions moved with it already
+                await here.versions.move_all(here.ol, there.ol)
     _emit(args, {"source": source, "dest": dest}, f"{source} -> {dest}")
+
+
+async def _mv_between_roots(here: Place, there: Place, source: str, dest: str) -> None:
+    """Another root: OneLake copies (a file with its versions), then the source is deleted."""
+    from .lake.moves import NothingMoved, SourceKept, move_between
+
+    entry = await here.files.entry(here.ol)
+    if entry is None:
+        raise CommandError(f"no such file or folder: {source}", EXIT_FAILED, 404)
+    if await there.files.entry(there.ol) is not None:
+        raise CommandError(f"{dest} already exists", EXIT_FAILED, 409)
+    try:
+        await move_between(here.files, here.ol, there.files, there.ol, entry)
+    except NothingMoved as error:
+        raise CommandError(f"nothing moved: {error.message}", EXIT_FAILED, error.status) from None
+    except SourceKept as error:
+        raise CommandError(error.message, EXIT_FAILED, 500) from None
 
 
 async def _checkpoints(args) -> None:
@@ -430,22 +499,23 @@ async def _checkpoints(args) -> None:
     if args.action == "restore" and not args.id:
         raise CommandError("restore needs a checkpoint id (see `checkpoints list`)", EXIT_USAGE)
     async with _session(args) as session:
-        ol = session.ol(path)
+        place = session.at(path)
+        ol = place.ol
         if args.action == "list":
-            items = [{"id": v.name, "last_modified": v.last_modified} for v in await session.versions.list(ol)]
-            if not items and await session.files.entry(ol) is None:
+            items = [{"id": v.name, "last_modified": v.last_modified} for v in await place.versions.list(ol)]
+            if not items and await place.files.entry(ol) is None:
                 raise CommandError(f"no such file: {path}", EXIT_FAILED, 404)
             _emit(args, items, "\n".join(f"{c['id']}  {c['last_modified']:%Y-%m-%d %H:%M:%S}" for c in items))
         elif args.action == "create":
-            entry = await session.versions.create(ol)
+            entry = await place.versions.create(ol)
             item = {"id": entry.name, "last_modified": entry.last_modified}
             _emit(args, item, item["id"])
         else:
             try:
-                blob = await session.versions.read(ol, args.id)
+                blob = await place.versions.read(ol, args.id)
             except NoSuchVersion:
                 raise CommandError(f"no such checkpoint {args.id} for {path}", EXIT_FAILED, 404) from None
-            await session.files.write(ol, blob.data, content_type(path))
+            await place.files.write(ol, blob.data, content_type(path))
             _emit(args, {"restored": args.id, "path": path}, f"{path} restored to {args.id}")
 
 
@@ -470,11 +540,12 @@ async def _versions(args) -> None:
     if args.name is not None:
         _new_name(join(path.rpartition("/")[0], args.name), renamed=False)
     async with _session(args) as session:
-        ol, history = session.ol(path), History(session.versions)
+        place = session.at(path)
+        ol, history = place.ol, History(place.versions)
         try:
             if args.action == "list":
                 rows = [_version_row(v) for v in await history.list(ol)]
-                if not rows and await session.files.entry(ol) is None:
+                if not rows and await place.files.entry(ol) is None:
                     raise CommandError(f"no such file: {path}", EXIT_FAILED, 404)
                 text = "\n".join(f"{r['id']}  {r['last_modified']:%Y-%m-%d %H:%M:%S}  {r['size']:>10}" for r in rows)
                 _emit(args, rows, text)
@@ -515,13 +586,13 @@ async def _trash(args) -> None:
     from .lake.trash import NameTaken, Trash, item_token, parse_token
     from .storage import NotFound
 
-    async with _session(args) as session:
-        trash, root = Trash(session.files), session.paths.root
-        if args.action == "list":
-            folder = _refuse_managed(args.target)
+    if args.action == "list":
+        folder = _refuse_managed(args.target)
+        async with _session(args) as session:
+            place = session.at(folder)
             rows = []
-            for item in await trash.list(session.ol(folder), hidden=args.all):
-                where = item.path[len(root) + 1 :]
+            for item in await Trash(place.files).list(place.ol, hidden=args.all):
+                where = join(folder, item.path[len(place.ol) + 1 :])
                 rows.append(
                     {
                         "id": item_token(where, item.deletion_id, item.versions_id),
@@ -533,35 +604,39 @@ async def _trash(args) -> None:
                         "has_versions": item.versions_id is not None,
                     }
                 )
-            text = "\n".join(
-                f"{r['deleted']:%Y-%m-%d %H:%M:%S}  {r['remaining_days'] if r['remaining_days'] is not None else '?':>3}d "
-                f"{r['size']:>10}  {r['path']}{'/' if r['type'] == 'directory' else ''}  {r['id']}"
-                for r in rows
+        text = "\n".join(
+            f"{r['deleted']:%Y-%m-%d %H:%M:%S}  {r['remaining_days'] if r['remaining_days'] is not None else '?':>3}d "
+            f"{r['size']:>10}  {r['path']}{'/' if r['type'] == 'directory' else ''}  {r['id']}"
+            for r in rows
+        )
+        _emit(args, rows, text)
+        return
+    try:
+        where, deletion_id, versions_id = parse_token(args.target)
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE, 400) from None
+    where = _refuse_managed(where)
+    if not where or (is_hidden(where) and not args.all):
+        raise CommandError(f"not a trash item of yours: {args.target}", EXIT_USAGE, 404)
+    target = None
+    if args.name:
+        if "/" in args.name or is_hidden(args.name):
+            raise CommandError("the new name is a plain, visible name (no '/', no leading '.')", EXIT_USAGE, 400)
+        target = _new_name(join(where.rpartition("/")[0], args.name), renamed=True)
+    async with _session(args) as session:
+        place = session.at(where)
+        try:
+            restored = await Trash(place.files).restore(
+                place.ol, deletion_id, versions_id, to=session.at(target).ol if target else None
             )
-            _emit(args, rows, text)
-            return
-        try:
-            where, deletion_id, versions_id = parse_token(args.target)
-        except ValueError as error:
-            raise CommandError(str(error), EXIT_USAGE, 400) from None
-        where = _refuse_managed(where)
-        if not where or (is_hidden(where) and not args.all):
-            raise CommandError(f"not a trash item of yours: {args.target}", EXIT_USAGE, 404)
-        target = None
-        if args.name:
-            if "/" in args.name or is_hidden(args.name):
-                raise CommandError("the new name is a plain, visible name (no '/', no leading '.')", EXIT_USAGE, 400)
-            target = session.ol(_new_name(join(where.rpartition("/")[0], args.name), renamed=True))
-        try:
-            restored = await trash.restore(session.ol(where), deletion_id, versions_id, to=target)
         except NameTaken:
             raise CommandError(f"{where} exists: restore it with --name NEW", EXIT_FAILED, 409) from None
         except NotFound:
             raise CommandError(
                 f"OneLake keeps no such deletion of {where} (restored already, or past its retention)", EXIT_FAILED, 404
             ) from None
-        path = restored[len(root) + 1 :]
-        _emit(args, {"restored": path}, f"restored {path}")
+    path = join(where.rpartition("/")[0], restored.rpartition("/")[2])
+    _emit(args, {"restored": path}, f"restored {path}")
 
 
 def _configure(args) -> None:
@@ -619,8 +694,9 @@ async def _check(args) -> int:
 
     async def listing():
         session = box["session"]
+        place = session.at(session.tree.names[0])  # the root, or the first named root
         try:
-            entries = await session.files.listing(session.ol(""))
+            entries = await place.files.listing(place.ol)
         except NotFound as error:
             if workspace_missing(error):
                 raise _no_workspace(session.settings) from None
@@ -629,12 +705,14 @@ async def _check(args) -> int:
 
     async def write():
         session = box["session"]
-        entry = await session.files.write_new(session.ol(probe), b"onelake-contents check\n", "text/plain")
+        place = session.at(join(session.tree.names[0], probe))
+        entry = await place.files.write_new(place.ol, b"onelake-contents check\n", "text/plain")
         return {"path": probe, "size": entry.size}
 
     async def delete():
         session = box["session"]
-        await session.files.delete(session.ol(probe), is_dir=False)
+        place = session.at(join(session.tree.names[0], probe))
+        await place.files.delete(place.ol, is_dir=False)
         return {"path": probe}
 
     try:

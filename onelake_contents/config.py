@@ -22,50 +22,106 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .paths import PathMapper
+
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 DEFAULT_ENDPOINT = "https://onelake.dfs.fabric.microsoft.com"
 
 
+# What a setting is for decides where it may come from and where it goes:
+#   place       where the files are (the manager's traits, flags, kernels, the settings file)
+#   connection  where tokens are sent and whom to trust (never from the file under JupyterHub)
+#   broker      where the broker is (kernels get their server's relay instead)
+#   secret      the broker credential (never in a kernel, a terminal or the saved file)
+PLACE, CONNECTION, BROKER, SECRET = "place", "connection", "broker", "secret"
+
+
 @dataclass(frozen=True)
 class Setting:
+    """One setting, declared once: its trait, its command-line flag (`flag`), its environment
+    variable and its line of the README's Configuration table all come from here."""
+
     name: str
     env: str
     default: object = None
     help: str = ""
+    scope: str = PLACE
+    flag: bool = True  # a command-line flag of `onelake-contents` (a secret never is)
 
 
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
-        Setting("endpoint", "ONELAKE_ENDPOINT", DEFAULT_ENDPOINT, "OneLake DFS endpoint (https)"),
+        Setting(
+            "endpoint",
+            "ONELAKE_ENDPOINT",
+            DEFAULT_ENDPOINT,
+            "OneLake DFS endpoint (https only: bearer tokens are never sent in clear)",
+            CONNECTION,
+        ),
         Setting("workspace", "ONELAKE_WORKSPACE", None, "workspace (container) name or GUID"),
         Setting("root", "ONELAKE_ROOT", None, "Jupyter home inside the workspace, at or below <item>/Files"),
-        Setting("broker_url", "ONELAKE_BROKER_URL", None, "token broker base URL (https unless loopback)"),
-        Setting("broker_token", "ONELAKE_BROKER_TOKEN", None, "client token presented to the broker"),
-        Setting("broker_token_file", "ONELAKE_BROKER_TOKEN_FILE", None, "file holding the broker client token"),
-        Setting("ca_file", "ONELAKE_CA_FILE", None, "CA bundle for the broker and OneLake (private CAs, emulator)"),
-        Setting("scope", "ONELAKE_SCOPE", STORAGE_SCOPE, "OAuth scope requested from the broker"),
+        Setting(
+            "roots",
+            "ONELAKE_ROOTS",
+            None,
+            "named OneLake folders side by side as the tree's top level, instead of workspace and root: a JSON "
+            'object of names to <workspace>/<item>/Files/... ({username} is the user), e.g. {"home": '
+            '"Analytics/Team.Lakehouse/Files/home/{username}", "sales": "Sales/Sales.Lakehouse/Files"}',
+        ),
+        Setting(
+            "home_dir",
+            "ONELAKE_HOME",
+            None,
+            "the user's own folder below the root, created on first use with the root (e.g. home/alice "
+            "when the root is a folder shared by everyone)",
+            flag=False,
+        ),
+        Setting("broker_url", "ONELAKE_BROKER_URL", None, "token broker base URL (https unless loopback)", BROKER),
+        Setting(
+            "broker_token",
+            "ONELAKE_BROKER_TOKEN",
+            None,
+            "client token presented to the broker (never saved in the settings file)",
+            SECRET,
+            False,
+        ),
+        Setting(
+            "broker_token_file",
+            "ONELAKE_BROKER_TOKEN_FILE",
+            None,
+            "file holding the broker client token, read again when the broker answers 401 (rotation)",
+            SECRET,
+        ),
+        Setting(
+            "ca_file",
+            "ONELAKE_CA_FILE",
+            None,
+            "CA bundle for the broker and OneLake (private CAs, emulator)",
+            CONNECTION,
+        ),
+        Setting("scope", "ONELAKE_SCOPE", STORAGE_SCOPE, "OAuth scope requested from the broker", CONNECTION, False),
     )
 }
 
 
-# What gives access to the broker: never handed on to kernels or terminals.
-SECRETS = frozenset({"broker_token", "broker_token_file"})
+# What gives access to the broker: never handed on to kernels or terminals, never saved.
+SECRETS = frozenset(n for n, s in SETTINGS.items() if s.scope == SECRET)
 # The client token and its file are one credential: they come together from the first source
 # (explicit > environment > file) that sets either, so a lower source never overrides a higher one.
 CREDENTIAL = ("broker_token", "broker_token_file")
 # Under JupyterHub these come only from the spawner (environment) or the server's configuration:
 # whatever chooses a credential or where a token is sent.
-FROM_SPAWNER_ONLY = frozenset({"endpoint", "broker_url", "broker_token", "broker_token_file", "ca_file", "scope"})
+FROM_SPAWNER_ONLY = frozenset(n for n, s in SETTINGS.items() if s.scope in (CONNECTION, BROKER, SECRET))
+# The flags of the command line, one per setting but the secret token
+FLAGS = tuple(n for n, s in SETTINGS.items() if s.flag)
 HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 # What a server's children (kernels, terminals) must never inherit from its environment: the
 # broker's secret, where the broker is (kernels get their server's relay instead), the settings
 # file that may name the secret, JupyterHub's token of the server (the legacy name too) and the
 # server's own login token.
 WITHHELD_FROM_CHILDREN = (
-    "ONELAKE_BROKER_TOKEN",
-    "ONELAKE_BROKER_TOKEN_FILE",
-    "ONELAKE_BROKER_URL",
+    *(s.env for s in SETTINGS.values() if s.scope in (SECRET, BROKER)),
     "ONELAKE_CONFIG",
     HUB_TOKEN_ENV,
     "JPY_API_TOKEN",
@@ -77,6 +133,27 @@ def under_jupyterhub(env=None) -> bool:
     """True in a process started by a JupyterHub spawner (a single-user server or its kernels)."""
     env = os.environ if env is None else env
     return bool(env.get(HUB_TOKEN_ENV) and env.get("JUPYTERHUB_API_URL"))
+
+
+SCOPE_WORDS = {
+    PLACE: "where the files are",
+    CONNECTION: "where tokens go, whom to trust",
+    BROKER: "where the broker is",
+    SECRET: "the broker credential",
+}
+
+
+def settings_table() -> str:
+    """The README's table of settings, made from `SETTINGS` (a test keeps the README equal to it)."""
+    rows = [
+        "| setting | environment variable | default | what it is for | command-line flag | meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in SETTINGS.values():
+        default = f"`{s.default}`" if s.default else "-"
+        flag = f"`--{s.name.replace('_', '-')}`" if s.flag else "-"
+        rows.append(f"| `{s.name}` | `{s.env}` | {default} | {SCOPE_WORDS[s.scope]} | {flag} | {s.help} |")
+    return "\n".join(rows)
 
 
 def trait_help(name: str) -> str:
@@ -213,6 +290,17 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+def broker_url_problem(url: str) -> str | None:
+    """What is wrong with a broker URL (None: nothing): http(s), and https unless on loopback,
+    where a token never crosses the network."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"'{url}' is not an http(s) URL"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return f"'{url}' must use https (plain http is allowed only on loopback)"
+    return None
+
+
 def validate(settings: ResolvedSettings) -> None:
     def fail(name: str, problem: str) -> None:
         raise SettingsError(f"setting {name} ({settings.source(name)}): {problem}")
@@ -223,12 +311,8 @@ def validate(settings: ResolvedSettings) -> None:
         if parts.scheme != "https" or not parts.hostname:
             fail("endpoint", f"'{endpoint}' must be an https URL (bearer tokens are only sent over TLS)")
     broker = settings.values.get("broker_url")
-    if broker:
-        parts = urlsplit(str(broker))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            fail("broker_url", f"'{broker}' is not an http(s) URL")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            fail("broker_url", f"'{broker}' must use https (plain http is allowed only on loopback)")
+    if broker and (problem := broker_url_problem(str(broker))):
+        fail("broker_url", problem)
     ca_file = settings.values.get("ca_file")
     if ca_file and not Path(str(ca_file)).is_file():
         fail("ca_file", f"'{ca_file}' is not a readable file")
@@ -237,6 +321,7 @@ def validate(settings: ResolvedSettings) -> None:
         fail("broker_token_file", f"'{token_file}' is not a readable file")
     root = settings.values.get("root")
     if root:
-        parts = [p for p in str(root).strip("/").split("/") if p]
-        if len(parts) < 2 or parts[1] != "Files" or any(p in (".", "..") for p in parts):
+        try:
+            PathMapper(str(root))
+        except ValueError:
             fail("root", f"'{root}' must be <item>/Files or a folder below it (e.g. My.Lakehouse/Files/home/alice)")

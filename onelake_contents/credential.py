@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import requests
 from azure.core.credentials import AccessToken, AccessTokenInfo
@@ -33,7 +32,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import metrics
-from .config import STORAGE_SCOPE, ResolvedSettings, SettingsError, is_loopback
+from .config import STORAGE_SCOPE, ResolvedSettings, SettingsError, broker_url_problem
 
 if TYPE_CHECKING:  # the event loop's modules load with the async credential's first use, not for `ls`
     import asyncio
@@ -91,11 +90,9 @@ class _BrokerClient:
         retries: int = 3,
         backoff: float = 0.25,
     ):
-        parts = urlsplit(broker_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SettingsError(f"broker_url '{broker_url}' is not an http(s) URL")
-        if parts.scheme == "http" and not is_loopback(parts.hostname):
-            raise SettingsError(f"broker_url '{broker_url}' must use https (plain http only on loopback)")
+        problem = broker_url_problem(broker_url)
+        if problem:
+            raise SettingsError(f"broker_url {problem}")
         if not client_token and not client_token_file:
             raise SettingsError(
                 "the broker needs a client token: set ONELAKE_BROKER_TOKEN or ONELAKE_BROKER_TOKEN_FILE"

@@ -1,15 +1,14 @@
-"""OneLake from inside a kernel: an fsspec filesystem (adlfs) on the broker's credential.
+"""OneLake from inside a kernel or a script: the `onelake://` filesystem and where things are.
 
 Kernels run in a local folder; the server's session manager (`jupyter.sessions`) hands them its
 `ONELAKE_*` settings and their notebook's OneLake folder in the environment, so:
 
-    import onelake_contents, pandas
-    fs = onelake_contents.fs()
-    df = pandas.read_csv(onelake_contents.url("data.csv"), storage_options=onelake_contents.storage_options())
-    fs.ls(onelake_contents.notebook_dir())
+    import pandas
+    df = pandas.read_csv("onelake://data.csv")          # beside the notebook, see `lakepath`
+    fs = onelake_contents.fs()                          # the same filesystem, as an object
+    fs.ls("onelake://")
 
-With a private CA (ONELAKE_CA_FILE), open files through `fs()`, which trusts it:
-`pandas.read_csv(fs.open(onelake_contents.notebook_dir() + "/data.csv"))`.
+`url()` and `storage_options()` keep the older `abfs://` way working (adlfs with options).
 """
 
 from __future__ import annotations
@@ -27,42 +26,28 @@ def _settings(**overrides) -> config.ResolvedSettings:
     return settings
 
 
-def _blob_host(settings: config.ResolvedSettings) -> str:
-    host = str(settings.endpoint).split("://", 1)[-1].rstrip("/")
-    return host.replace(".dfs.", ".blob.")
-
-
 def storage_options(**overrides) -> dict:
-    """fsspec `storage_options` for adlfs (pandas, pyarrow, dask take them as they are)."""
+    """fsspec `storage_options` for adlfs' `abfs://` (pandas, pyarrow, dask take them as they are);
+    `onelake://` URLs need none."""
+    from .lakefs import blob_host
+
     settings = _settings(**overrides)
     credential = AsyncBrokerCredential.from_settings(settings)
-    return {"account_name": "onelake", "account_host": _blob_host(settings), "credential": credential}
+    return {"account_name": "onelake", "account_host": blob_host(settings), "credential": credential}
 
 
 def fs(**overrides):
-    """An adlfs `AzureBlobFileSystem` on OneLake; paths are `<workspace>/<item>/...`."""
+    """The `onelake://` filesystem (`lakefs.OneLakeFileSystem`, on adlfs); bare paths are
+    `<workspace>/<item>/...`, URLs follow the file browser (see `lakepath`)."""
     try:
-        from adlfs import AzureBlobFileSystem
-    except ImportError:
+        from .lakefs import OneLakeFileSystem
+    except ImportError as error:
+        if error.name not in ("adlfs", "fsspec"):
+            raise
         raise ImportError(
             'onelake_contents.fs() needs the fsspec extra: pip install "onelake-contents[fsspec]"'
         ) from None
-    from azure.storage.blob.aio import BlobServiceClient
-
-    from .storage.store import InteractiveRetry
-
-    options = storage_options(**overrides)
-    ca_file = _settings(**overrides).ca_file
-    filesystem = AzureBlobFileSystem(**options)
-    # adlfs builds its client without TLS or retry options: a private CA (or the emulator's) needs
-    # one, and the storage SDK's own retries wait ~85 s before reporting that the broker said no
-    filesystem.service_client = BlobServiceClient(
-        f"https://{options['account_host']}",
-        credential=options["credential"],
-        connection_verify=ca_file or True,
-        retry_policy=InteractiveRetry(),
-    )
-    return filesystem
+    return OneLakeFileSystem(**overrides)
 
 
 def notebook_dir(**overrides) -> str:

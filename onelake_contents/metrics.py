@@ -42,8 +42,9 @@ class _Metrics:
         )
         self.actions = Counter(
             "onelake_contents_actions",
-            "Contents API actions (get, save, rename, delete, copy, upload, checkpoint, ...) by outcome.",
-            ["action", "outcome"],
+            "Contents API actions (get, save, rename, delete, copy, upload, checkpoint, ...) by outcome and by "
+            "root of the tree (empty with a single root).",
+            ["action", "outcome", "root"],
         )
         self.cache_lookups = Counter(
             "onelake_contents_cache_lookups",
@@ -115,10 +116,10 @@ def count_retry(reason: str) -> None:
         _get().retries.labels(reason).inc()
 
 
-def count_action(action: str, status: int | None) -> None:
+def count_action(action: str, status: int | None, root: str = "") -> None:
     if not _enabled:
         return
-    _get().actions.labels(action, outcome_of(status)).inc()
+    _get().actions.labels(action, outcome_of(status), root).inc()
     if status == 409:
         _get().conflicts.inc()
 

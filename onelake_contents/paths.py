@@ -115,3 +115,76 @@ class PathMapper:
         if len(full.encode("utf-8")) > MAX_PATH:
             raise InvalidPath(400, f"Invalid path {path!r}: the OneLake path would exceed {MAX_PATH} bytes")
         return full
+
+
+class RootTree:
+    """Jupyter's tree over one or more OneLake folders.
+
+    One root (`workspace` and `root`): the tree is that folder, as before. Named roots (the
+    `roots` setting, `{"home": "Analytics/Team.Lakehouse/Files/home/{username}", "sales":
+    "Sales/Sales.Lakehouse/Files"}`): the tree's top level holds one folder per name, each a
+    OneLake folder of any workspace; `sales/q3.csv` is `Sales.Lakehouse/Files/q3.csv` in the
+    workspace `Sales`. A path names its root by its first component; nothing else does.
+    """
+
+    def __init__(self, roots: dict[str, tuple[str, PathMapper]]):
+        """`roots`: name -> (workspace, mapper); the one unnamed root has the name ''."""
+        self.roots = roots
+        self.named = "" not in roots
+
+    @classmethod
+    def single(cls, workspace: str, root: str) -> RootTree:
+        return cls({"": (workspace, PathMapper(root))})
+
+    @classmethod
+    def parse(cls, setting: str | dict, username: str = "") -> RootTree:
+        """The `roots` setting: a JSON object of names to `<workspace>/<item>/Files/...`
+        (`{username}` becomes the user's name); ValueError says what is wrong."""
+        import json
+
+        try:
+            given = json.loads(setting) if isinstance(setting, str) else setting
+        except ValueError as error:
+            raise ValueError(f"roots must be a JSON object of names to OneLake folders: {error}") from None
+        if not isinstance(given, dict) or not given:
+            raise ValueError("roots must be a non-empty JSON object of names to OneLake folders")
+        roots = {}
+        for name, place in given.items():
+            if not isinstance(name, str) or not name or "/" in name or name.startswith(".") or name != name.strip():
+                raise ValueError(f"root name {name!r}: a name of one folder, not hidden")
+            normalize_api_path(name)
+            if not isinstance(place, str):
+                raise ValueError(f"root {name!r}: {place!r} is not <workspace>/<item>/Files/...")
+            workspace, _, folder = place.replace("{username}", username).strip("/").partition("/")
+            try:
+                roots[name] = (workspace, PathMapper(folder))
+            except ValueError:
+                raise ValueError(
+                    f"root {name!r}: {place!r} is not <workspace>/<item>/Files or a folder below it"
+                ) from None
+            if not workspace:
+                raise ValueError(f"root {name!r}: {place!r} names no workspace")
+        return cls(roots)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.roots)
+
+    def root_of(self, api_path: str) -> str:
+        """The name of the root a (normalised) API path is in; InvalidPath 404 for no root."""
+        if not self.named:
+            return ""
+        name = api_path.split("/", 1)[0]
+        if name not in self.roots:
+            raise InvalidPath(
+                404, f"No such file or directory: {api_path}" if name else "The tree's top holds only its roots"
+            )
+        return name
+
+    def locate(self, api_path: str) -> tuple[str, str, str]:
+        """(root name, workspace, OneLake path) of an API path."""
+        path = normalize_api_path(api_path)
+        name = self.root_of(path)
+        workspace, mapper = self.roots[name]
+        rest = path[len(name) :].lstrip("/") if name else path
+        return name, workspace, mapper.to_onelake(rest)

@@ -383,3 +383,35 @@ def test_a_bogus_token_in_the_environment_is_presented_not_the_settings_files_to
     assert run_json(capsys, "ls")[0] == 1
     monkeypatch.delenv("ONELAKE_BROKER_TOKEN")
     assert run_json(capsys, "check")[0] == 0
+
+
+def test_the_command_line_names_what_the_file_browser_names_in_a_tree_of_roots(monkeypatch, capsys, tmp_path):
+    from onelake_contents.emulator import Emulator
+
+    with Emulator({"analytics": ["Team.Lakehouse"], "sales": ["Sales.Lakehouse"]}) as lake:
+        roots = {"home": "analytics/Team.Lakehouse/Files/home/cli", "sales": "sales/Sales.Lakehouse/Files"}
+        (tmp_path / "config.json").write_text("{}\n")
+        for key, value in {
+            "ONELAKE_ENDPOINT": lake.endpoint,
+            "ONELAKE_ROOTS": json.dumps(roots),
+            "ONELAKE_BROKER_URL": lake.broker_url,
+            "ONELAKE_BROKER_TOKEN": lake.broker_token,
+            "ONELAKE_CA_FILE": lake.ca_file,
+            "ONELAKE_CONFIG": str(tmp_path / "config.json"),
+        }.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("ONELAKE_WORKSPACE", raising=False)
+        monkeypatch.delenv("ONELAKE_ROOT", raising=False)
+        local = tmp_path / "q3.csv"
+        local.write_text("q,3\n")
+        assert run(capsys, "ls", "/")[1].split() == ["home/", "sales/"]
+        assert run_json(capsys, "put", str(local), "/home/q3.csv")[0] == 0
+        lake.reset_requests()
+        code, out = run_json(capsys, "mv", "/home/q3.csv", "/sales/q3.csv")
+        assert code == 0, out
+        assert [r.operation for r in lake.requests() if r.method == "PUT"] == ["PutBlobFromURL"]
+        assert lake.namespace.workspaces["sales"].nodes["Sales.Lakehouse/Files/q3.csv"].data == b"q,3\n"
+        assert "Team.Lakehouse/Files/home/cli/q3.csv" not in lake.namespace.workspaces["analytics"].nodes
+        assert [e["name"] for e in run_json(capsys, "ls", "/sales")[1]] == ["q3.csv"]
+        assert run(capsys, "rm", "/sales")[0] == 2  # a root is not deleted
+        assert run(capsys, "ls", "/marketing")[0] == 2  # in no root: bad usage

@@ -175,3 +175,31 @@ def test_under_jupyterhub_no_credential_comes_from_the_file(isolated, monkeypatc
     monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
     s = resolve()
     assert (s.broker_token, s.source("broker_token")) == ("hub-token-of-alice", "env JUPYTERHUB_API_TOKEN")
+
+
+def test_the_readme_table_of_settings_is_the_declared_list():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert config.settings_table() in readme
+
+
+def test_each_setting_is_a_trait_and_flags_and_kernels_follow_its_scope():
+    from onelake_contents.cli import CONNECTION_FLAGS
+    from onelake_contents.jupyter.settings import OneLakeSettings
+
+    assert all(OneLakeSettings.class_traits().get(name) is not None for name in config.SETTINGS)
+    assert "broker_token" not in CONNECTION_FLAGS and "roots" in CONNECTION_FLAGS
+    assert set(config.WITHHELD_FROM_CHILDREN) >= {
+        "ONELAKE_BROKER_TOKEN",
+        "ONELAKE_BROKER_TOKEN_FILE",
+        "ONELAKE_BROKER_URL",
+    }
+    assert config.FROM_SPAWNER_ONLY == {
+        "endpoint",
+        "broker_url",
+        "broker_token",
+        "broker_token_file",
+        "ca_file",
+        "scope",
+    }

@@ -3,7 +3,8 @@
 Built on the files layer the way jupyter_server's `FileCheckpoints` builds on its file I/O mixin:
 the versions themselves (`lake.versions`) are ordinary files beside the file, several per file
 (the newest `max_checkpoints` kept), so they survive the container and follow renames. The
-contents manager is only asked for its files layer (`parent.files`).
+contents manager is only asked where a path lives (`parent.place(path)`: the files layer of its
+root, and its OneLake path there).
 
 Besides the Checkpoints API, the four methods of jupyter_server's generic checkpoints (a
 checkpoint's content as a model, a checkpoint made from a model's content): nbdime's checkpoint
@@ -17,10 +18,10 @@ from tornado.web import HTTPError
 from traitlets import Int
 
 from ..lake.content import content_type
-from ..lake.files import off_the_loop
 from ..lake.versions import NoSuchVersion, Versions
 from ..paths import in_checkpoint_dir, is_hidden
 from ..storage import Blob, Entry, NotFound
+from ..turns import off_the_loop
 from . import models
 from .errors import api_path, http_errors
 
@@ -32,24 +33,21 @@ class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._versions: Versions | None = None
+        self._versions: dict[int, Versions] = {}  # by files layer (one per root)
 
-    @property
-    def versions(self) -> Versions:
-        if self._versions is None:
-            self._versions = Versions(self.parent.files, keep=self.max_checkpoints)
-        return self._versions
-
-    def _ol(self, path: str) -> str:
-        """The OneLake path of a file whose checkpoints are asked for, under the contents
+    def _at(self, path: str) -> tuple[Versions, str]:
+        """The versions of the root `path` is in, and its OneLake path, under the contents
         methods' own rules: nothing in a checkpoint folder, nothing hidden unless allowed."""
         path = api_path(path)
         if in_checkpoint_dir(path):
             raise HTTPError(403, f"Cannot use checkpoints of {path}: checkpoints are managed by the server")
         if not self.parent.allow_hidden and is_hidden(path):
             raise HTTPError(404, f"No such file or directory: {path}")
-        with http_errors(path):
-            return self.parent.files.paths.to_onelake(path)
+        files, ol = self.parent.place(path)
+        versions = self._versions.get(id(files))
+        if versions is None:
+            versions = self._versions[id(files)] = Versions(files, keep=self.max_checkpoints)
+        return versions, ol
 
     @staticmethod
     def _model(entry: Entry) -> dict:
@@ -58,39 +56,39 @@ class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
     # ---- the Checkpoints API -------------------------------------------------------------------
     async def create_checkpoint(self, contents_mgr, path):
         """One request when the manager holds the current bytes (it just read or saved them), else two."""
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
             try:
-                return self._model(await self.versions.create(ol))
+                return self._model(await versions.create(ol))
             except NotFound:
                 raise HTTPError(404, f"No such file: {path}") from None
 
     async def ensure_checkpoint(self, path) -> None:
         """After a notebook save: the first version exists, as jupyter_server's file manager does it."""
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
-            await self.versions.ensure_one(ol)
+            await versions.ensure_one(ol)
 
     async def list_checkpoints(self, path):
         """Oldest to newest, as JupyterLab reads the list: its "Last Checkpoint", its revert
         without an id and the top of its picker (which it shows reversed) are the last entry."""
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
-            return [self._model(e) for e in await self.versions.list(ol)]
+            return [self._model(e) for e in await versions.list(ol)]
 
     async def _read(self, checkpoint_id, path) -> Blob:
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
             try:
-                return await self.versions.read(ol, checkpoint_id)
+                return await versions.read(ol, checkpoint_id)
             except NoSuchVersion:
                 raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
 
     async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         """The file's content becomes the version's (a conditional save, like the user's own)."""
         blob = await self._read(checkpoint_id, path)
-        ol = self._ol(path)
-        files = self.parent.files
+        versions, ol = self._at(path)
+        files = versions.files
         with http_errors(path, self.log):
             current = await files.entry(ol)
             if current is not None and current.is_dir:
@@ -121,36 +119,36 @@ class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         return await self._create_from(models.file_bytes(content, format, path), path)
 
     async def _create_from(self, data: bytes, path) -> dict:
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
-            return self._model(await self.versions.create(ol, data))
+            return self._model(await versions.create(ol, data))
 
     async def delete_checkpoint(self, checkpoint_id, path):
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
             try:
-                await self.versions.delete(ol, checkpoint_id)
+                await versions.delete(ol, checkpoint_id)
             except NoSuchVersion:
                 raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
 
     async def rename_checkpoint(self, checkpoint_id, old_path, new_path):
-        source, dest = self._ol(old_path), self._ol(new_path)
+        (versions, source), (_, dest) = self._at(old_path), self._at(new_path)
         with http_errors(old_path, self.log):
             try:
-                await self.versions.move_one(checkpoint_id, source, dest)
+                await versions.move_one(checkpoint_id, source, dest)
             except NoSuchVersion:
                 raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {old_path}") from None
 
     async def rename_all_checkpoints(self, old_path, new_path):
         """All of a file's versions move in one request (two more if the target folder is new)."""
-        source, dest = self._ol(old_path), self._ol(new_path)
+        (versions, source), (_, dest) = self._at(old_path), self._at(new_path)
         with http_errors(old_path, self.log):
-            await self.versions.move_all(source, dest)
+            await versions.move_all(source, dest)
 
     async def delete_all_checkpoints(self, path):
-        ol = self._ol(path)
+        versions, ol = self._at(path)
         with http_errors(path, self.log):
-            await self.versions.delete_all(ol)
+            await versions.delete_all(ol)
 
 
 def _checkpoint_id(checkpoint) -> str:

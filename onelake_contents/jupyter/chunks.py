@@ -37,15 +37,16 @@ class ChunkedUploads:
             raise HTTPError(400, "Cannot save over the root directory")
         self._refuse_target(path, "upload", renamed=True)
         data = models.file_bytes(model["content"], model.get("format"), path)
-        await self._ready()
+        await self._ready(path)
         ol = self._ol(path)
+        uploads = self.uploads_at(path)
         try:
-            upload = self.uploads.piece(ol, chunk)
+            upload = uploads.piece(ol, chunk)
         except UploadRefused as error:
             raise HTTPError(400, f"Cannot take this piece of {path}: {error}; upload it again") from None
         with self._errors(path):
             try:
-                await self.uploads.stage(upload, data)
+                await uploads.stage(upload, data)
             except TooLarge:
                 raise HTTPError(413, f"{path} is larger than the {self.max_upload_bytes}-byte upload limit") from None
             except Changed:
@@ -58,7 +59,7 @@ class ChunkedUploads:
             return self._model(models.model_without_content, path, Entry(ol, False, upload.size, now, now, ""))
         with self._errors(path):
             try:
-                entry = await self.uploads.publish(upload, content_type(path))
+                entry = await uploads.publish(upload, content_type(path))
             except Conflict:
                 raise HTTPError(409, f"Cannot upload over {path}: it is a directory") from None
         saved = self._model(models.model_without_content, path, entry)

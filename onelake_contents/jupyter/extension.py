@@ -21,6 +21,7 @@ before it loads any, so jupytext never wraps.
 from __future__ import annotations
 
 import os
+from typing import Protocol, runtime_checkable
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.services.sessions.sessionmanager import SessionManager
@@ -34,6 +35,23 @@ from .relay import TOKEN_PATH, KernelTokenHandler, KernelTokens
 from .sessions import OneLakeSessionManager
 
 JUPYTEXT = "jupyterlab_jupytext"
+
+
+@runtime_checkable
+class ServesOneLake(Protocol):
+    """What the extension needs of the server's contents manager, recognised by what it provides
+    (OneLakeContentsManager, a subclass, or a manager composed around one): its kernels'
+    environment, the token its relay hands out, and a way to close its connections."""
+
+    token_scope: str
+
+    def kernel_environment(self, path: str | None) -> dict[str, str]: ...
+
+    async def access_token(self): ...
+
+    def info_string(self) -> str: ...
+
+    async def close(self) -> None: ...
 
 
 class OneLakeExtension(ExtensionApp):
@@ -53,9 +71,9 @@ class OneLakeExtension(ExtensionApp):
                 JUPYTEXT,
             )
 
-    def _ours(self) -> OneLakeContentsManager | None:
+    def _ours(self) -> ServesOneLake | None:
         contents = self.serverapp.contents_manager
-        return contents if isinstance(contents, OneLakeContentsManager) else None
+        return contents if isinstance(contents, ServesOneLake) else None
 
     def initialize_settings(self) -> None:
         serverapp, contents = self.serverapp, self._ours()

@@ -25,12 +25,13 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.web import HTTPError
 
-from ..lake.files import off_the_loop
+from ..lake.files import LakeFiles
 from ..lake.history import CURRENT, History, text_diff
-from ..lake.trash import NameTaken, Stranded, Trash, TrashItem, item_token, parse_token
-from ..lake.versions import VERSION_ID, NoSuchVersion
+from ..lake.trash import NameTaken, Stranded, Trash, TrashItem, item_token, parse_token, recency
+from ..lake.versions import VERSION_ID, NoSuchVersion, Versions
 from ..paths import check_new_name, in_checkpoint_dir, is_hidden, join, split
 from ..storage import Blob, Entry, NotFound
+from ..turns import off_the_loop
 from . import models
 from .checkpoints import OneLakeCheckpoints
 from .errors import api_path, http_errors
@@ -51,30 +52,30 @@ class HistoryHandler(APIHandler):
             raise HTTPError(404, "The history API needs OneLakeContentsManager")
         return cm
 
-    @property
-    def history(self) -> History:
+    def history(self, files: LakeFiles) -> History:
+        """The versions of a root's files, kept as its checkpoints keep them."""
         checkpoints = self.cm.checkpoints
         if not isinstance(checkpoints, OneLakeCheckpoints):
             raise HTTPError(404, "Versions are OneLakeCheckpoints' (the server has another checkpoints class)")
-        return History(checkpoints.versions)
+        return History(Versions(files, keep=checkpoints.max_checkpoints))
 
-    def checked(self, path: str, action: str) -> tuple[str, str]:
-        """(API path, OneLake path) under the contents API's rules."""
+    def checked(self, path: str, action: str) -> tuple[str, LakeFiles, str]:
+        """(API path, its root's files layer, OneLake path) under the contents API's rules."""
         path = api_path(path)
         if in_checkpoint_dir(path):
             raise HTTPError(403, f"Cannot {action} {path}: checkpoints are managed by the server")
         if not self.cm.allow_hidden and is_hidden(path):
             raise HTTPError(404, f"No such file or directory: {path}")
-        with http_errors(path):
-            return path, self.cm.paths.to_onelake(path)
+        files, ol = self.cm.place(path)
+        return path, files, ol
 
     def errors(self, path: str):
         return http_errors(path, self.log)
 
-    async def read(self, path: str, ol: str, wanted: str) -> Blob:
+    async def read(self, history: History, path: str, ol: str, wanted: str) -> Blob:
         with self.errors(path):
             try:
-                return await self.history.read(ol, wanted, max_bytes=self.cm.max_content_bytes)
+                return await history.read(ol, wanted, max_bytes=self.cm.max_content_bytes)
             except NoSuchVersion:
                 raise HTTPError(404, f"No version {wanted} of {path}") from None
 
@@ -116,7 +117,7 @@ class VersionsHandler(HistoryHandler):
         path, wanted, action = _rsplit(target, 2)
         if action != "restore":
             raise HTTPError(404, "POST versions/<path>/<version id>/restore")
-        path, ol = self.checked(path, "restore a version of")
+        path, files, ol = self.checked(path, "restore a version of")
         if not path:
             raise HTTPError(400, "The root directory has no versions")
         wanted = version_id(wanted)
@@ -124,21 +125,19 @@ class VersionsHandler(HistoryHandler):
         if body.get("as", "file") not in ("file", "copy"):
             raise HTTPError(400, '"as" is "file" (the default) or "copy"')
         if body.get("as") == "copy":
-            await self._as_copy(path, ol, wanted, body.get("name"))
+            await self._as_copy(path, files, ol, wanted, body.get("name"))
             return
         with self.errors(path):
             try:
-                entry, kept = await self.history.restore(
+                entry, kept = await self.history(files).restore(
                     ol, wanted, max_bytes=self.cm.max_content_bytes, overwrite_changes=self.cm.last_writer_wins
                 )
             except NoSuchVersion:
                 raise HTTPError(404, f"No version {wanted} of {path}") from None
         build = models.notebook_model if path.endswith(".ipynb") else models.file_model
-        self.reply(
-            {"path": path, "model": build(path, entry, self.cm.files.modified(entry)), "kept": version_model(kept)}
-        )
+        self.reply({"path": path, "model": build(path, entry, files.modified(entry)), "kept": version_model(kept)})
 
-    async def _as_copy(self, path: str, ol: str, wanted: str, name) -> None:
+    async def _as_copy(self, path: str, files: LakeFiles, ol: str, wanted: str, name) -> None:
         if name is not None:
             if not isinstance(name, str) or not name or "/" in name:
                 raise HTTPError(400, "A copy's name is a file name, without '/'")
@@ -149,28 +148,28 @@ class VersionsHandler(HistoryHandler):
                 check_new_name(target, renamed=False)
         with self.errors(path):
             try:
-                entry = await self.history.restore_copy(ol, wanted, name, max_bytes=self.cm.max_content_bytes)
+                entry = await self.history(files).restore_copy(ol, wanted, name, max_bytes=self.cm.max_content_bytes)
             except NoSuchVersion:
                 raise HTTPError(404, f"No version {wanted} of {path}") from None
         target = join(split(path)[0], entry.name)
         build = models.notebook_model if target.endswith(".ipynb") else models.file_model
-        self.reply({"path": target, "model": build(target, entry, self.cm.files.modified(entry))}, 201)
+        self.reply({"path": target, "model": build(target, entry, files.modified(entry))}, 201)
 
     @web.authenticated
     @authorized
     async def get(self, path: str = "") -> None:
-        path, ol = self.checked(path, "read the versions of")
+        path, files, ol = self.checked(path, "read the versions of")
         if not path:
             raise HTTPError(400, "The root directory has no versions")
         wanted = self.get_argument("id", None)
         if wanted is None:
             with self.errors(path):
-                versions = await self.history.list(ol)
-                if not versions and await self.cm.files.entry(ol) is None:
+                versions = await self.history(files).list(ol)
+                if not versions and await files.entry(ol) is None:
                     raise HTTPError(404, f"No such file: {path}")
             self.reply({"path": path, "versions": [version_model(v) for v in versions]})
             return
-        blob = await self.read(path, ol, version_id(wanted))
+        blob = await self.read(self.history(files), path, ol, version_id(wanted))
         self.reply(await self._content_model(path, blob, wanted))
 
     async def _content_model(self, path: str, blob: Blob, wanted: str) -> dict:
@@ -199,12 +198,13 @@ class DiffHandler(HistoryHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        path, ol = self.checked(path, "diff the versions of")
+        path, files, ol = self.checked(path, "diff the versions of")
         if not path:
             raise HTTPError(400, "The root directory has no versions")
         base_id = self._side("base", None)
         remote_id = self._side("remote", CURRENT)
-        base, remote = await self.read(path, ol, base_id), await self.read(path, ol, remote_id)
+        history = self.history(files)
+        base, remote = await self.read(history, path, ol, base_id), await self.read(history, path, ol, remote_id)
         body = {"path": path, "base_id": base_id, "remote_id": remote_id}
         if path.endswith(".ipynb"):
             base_nb, _ = await off_the_loop(models.parse_notebook, base.data, path)
@@ -249,7 +249,7 @@ class TrashHandler(HistoryHandler):
             where, deletion_id, versions_id = parse_token(token)
         except ValueError:
             raise HTTPError(400, f"Invalid trash item id {token!r}") from None
-        path, ol = self.checked(where, "restore")
+        path, files, ol = self.checked(where, "restore")
         if not path:
             raise HTTPError(400, "The root directory cannot be restored")
         name = self.body().get("name")
@@ -259,13 +259,13 @@ class TrashHandler(HistoryHandler):
                 raise HTTPError(400, "The new name is a file or folder name, without '/'")
             if is_hidden(name):
                 raise HTTPError(400, f"Cannot restore to hidden name {name}")
-            new_path, target = self.checked(join(split(path)[0], name), "restore to")
+            new_path, _, target = self.checked(join(split(path)[0], name), "restore to")
             with http_errors(new_path):
                 check_new_name(new_path, renamed=True)
             path_after = new_path
         else:
             path_after = path
-        trash = Trash(self.cm.files, self.log)
+        trash = Trash(files, self.log)
         with self.errors(path):
             try:
                 restored = await trash.restore(ol, deletion_id, versions_id, to=target)
@@ -279,20 +279,37 @@ class TrashHandler(HistoryHandler):
                 ) from None
             except Stranded as error:
                 raise HTTPError(500, error.message) from None
-        self.reply({"path": restored[len(self.cm.paths.root) + 1 :], "restored_from": path})
+        self.reply({"path": join(split(path)[0], split(restored)[1]), "restored_from": path})
 
     @web.authenticated
     @authorized
     async def get(self, path: str = "") -> None:
-        path, ol = self.checked(path, "list the trash of")
-        with self.errors(path):
-            items = await Trash(self.cm.files, self.log).list(ol, hidden=self.cm.allow_hidden)
-        root = self.cm.paths.root
-        self.reply({"path": path, "items": [trash_model(item, root) for item in items]})
+        path = api_path(path)
+        if not path and self.cm.tree.named:
+            # the tree's top holds only its roots: their trash together, one listing each
+            listed = await asyncio.gather(*(self._listed(name, quiet=True) for name in self.cm.tree.names))
+            found = sorted((i for each in listed for i in each), key=lambda i: recency(i[0]), reverse=True)
+        else:
+            found = await self._listed(path)
+        self.reply({"path": path, "items": [trash_model(*item) for item in found]})
+
+    async def _listed(self, folder: str, *, quiet: bool = False) -> list[tuple[TrashItem, str, str]]:
+        """The trash of a folder (each item with the folder's API and OneLake paths); `quiet`:
+        a root OneLake refuses is left out."""
+        folder, files, ol = self.checked(folder, "list the trash of")
+        try:
+            with self.errors(folder):
+                items = await Trash(files, self.log).list(ol, hidden=self.cm.allow_hidden)
+        except HTTPError as error:
+            if quiet and error.status_code in (403, 404):
+                return []
+            raise
+        return [(item, folder, ol) for item in items]
 
 
-def trash_model(item: TrashItem, root: str) -> dict:
-    path = item.path[len(root) + 1 :]
+def trash_model(item: TrashItem, folder: str, folder_ol: str) -> dict:
+    """An item of the trash of `folder` (API path; `folder_ol` its OneLake path)."""
+    path = join(folder, item.path[len(folder_ol) + 1 :])
     return {
         "id": item_token(path, item.deletion_id, item.versions_id),
         "name": item.name,

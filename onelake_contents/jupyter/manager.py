@@ -3,35 +3,40 @@
 Jupyter semantics live here (argument checks, models, hidden rules, the first checkpoint of a
 save, names for new files, chunked uploads as JupyterLab sends them), written against the files
 layer (`lake.files`), which owns the cache, the version ledger and every request. Request budgets
-(DESIGN §3) shape the code: a listing answers later `get(content=False)`, `exists` and
+(README, "Requests per action") shape the code: a listing answers later `get(content=False)`, `exists` and
 `is_hidden` for its children without requests; a save is one conditional Put Blob whose response
 becomes the returned model; names for new files come from one listing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import functools
+import getpass
 import hashlib
 import os
 import re
+from datetime import UTC, datetime
 
 from azure.core.credentials import AccessTokenInfo
 from jupyter_core.utils import run_sync
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from jupyter_server.services.contents.manager import AsyncContentsManager
 from tornado.web import HTTPError
-from traitlets import Bool, Enum, Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Enum, Float, Int, TraitError, Type, default, validate
 
 from .. import config
 from .. import metrics as onelake_metrics
 from ..credential import AsyncBrokerCredential
 from ..lake.cache import MISSING
 from ..lake.content import NOTEBOOK_MIME, content_type
-from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory, off_the_loop
+from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory
+from ..lake.moves import NothingMoved, SourceKept, move_between
 from ..lake.uploads import Uploads
-from ..paths import InvalidPath, PathMapper, check_new_name, in_checkpoint_dir, is_hidden, join, split
-from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge, fair_turn, in_slices
+from ..paths import InvalidPath, RootTree, check_new_name, in_checkpoint_dir, is_hidden, join, split
+from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge
+from ..turns import fair_turn, in_slices, off_the_loop
 from . import models
 from .checkpoints import OneLakeCheckpoints
 from .chunks import ChunkedUploads
@@ -99,21 +104,6 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         help="An OpenTelemetry span per contents action, with its OneLake requests beneath (azure-core's "
         'tracing); needs pip install "onelake-contents[tracing]" and an OpenTelemetry SDK set up by the operator.',
     )
-    home_dir = Unicode(
-        "",
-        config=True,
-        help="The user's own folder below the root, created on first use with the root (e.g. home/alice "
-        "when the root is a folder shared by everyone). Environment variable: ONELAKE_HOME.",
-    )
-
-    @default("home_dir")
-    def _default_home_dir(self):
-        return os.environ.get("ONELAKE_HOME", "")
-
-    @validate("home_dir")
-    def _validate_home_dir(self, proposal):
-        return api_path(proposal["value"])
-
     last_writer_wins = Bool(
         False,
         config=True,
@@ -143,6 +133,12 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         "file; any AsyncCheckpoints subclass may be used instead.",
     )
     files_handler_class = Type(OneLakeFilesHandler, config=True)
+    hide_unreadable_roots = Bool(
+        False,
+        config=True,
+        help="With named roots (the roots setting): leave a root the user may not read out of the "
+        "tree's top, instead of listing it read-only (opening it then says why).",
+    )
 
     @default("files_handler_params")
     def _default_files_handler_params(self):
@@ -176,17 +172,29 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self.resolve_settings()
         onelake_metrics.set_enabled(self.metrics)
         self.tracer = Tracing() if self.tracing else None
-        self.paths = PathMapper(str(self.settings.root))
+        self.tree = self._root_tree()
         self._credential = AsyncBrokerCredential.from_settings(self.settings)
-        self.files = LakeFiles(
-            self._new_store(retry_total=self.request_retries),
-            self.paths,
-            metadata_ttl=self.metadata_ttl,
-            cache_size=self.cache_size,
-            content_cache_bytes=self.content_cache_bytes,
-            log=self.log,
-        )
-        self.uploads = Uploads(self.files, timeout=self.upload_timeout, max_bytes=self.max_upload_bytes)
+        # one connection (pool, credential) for every root, whatever its workspace
+        connection = self._new_store(retry_total=self.request_retries).connection
+        self.lakes = {
+            name: LakeFiles(
+                OneLakeStore(connection.endpoint, workspace, self._credential, connection=connection),
+                mapper,
+                metadata_ttl=self.metadata_ttl,
+                cache_size=self.cache_size,
+                content_cache_bytes=self.content_cache_bytes,
+                log=self.log,
+            )
+            for name, (workspace, mapper) in self.tree.roots.items()
+        }
+        self._connection = connection
+        self.files = self.lakes[self.tree.names[0]]  # the one root (the first, with named roots)
+        self.paths = self.files.paths
+        self._uploads = {
+            name: Uploads(files, timeout=self.upload_timeout, max_bytes=self.max_upload_bytes)
+            for name, files in self.lakes.items()
+        }
+        self.uploads = self._uploads[self.tree.names[0]]
         self._initialised = True
         if self.preferred_dir:
             self.preferred_dir = self.preferred_dir
@@ -216,31 +224,67 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             max_connections=self.max_connections,
         )
 
+    def _root_tree(self) -> RootTree:
+        """The roots: the `roots` setting's named folders, else the one `workspace`/`root`."""
+        roots = self.settings.values.get("roots")
+        if not roots:
+            self.settings.require("workspace", "root")
+            return RootTree.single(str(self.settings.workspace), str(self.settings.root))
+        try:
+            return RootTree.parse(str(roots), os.environ.get("JUPYTERHUB_USER") or getpass.getuser())
+        except ValueError as error:
+            raise TraitError(
+                f"OneLakeContentsManager: setting roots ({self.settings.source('roots')}): {error}"
+            ) from None
+
     def info_string(self) -> str:
-        return f"Serving contents from OneLake: workspace {self.settings.workspace}, folder {self.paths.root}"
+        places = ", ".join(
+            f"{name or '/'} = {workspace}/{mapper.root}" for name, (workspace, mapper) in self.tree.roots.items()
+        )
+        return f"Serving contents from OneLake: {places}"
 
     # ---- plumbing ------------------------------------------------------------------------------
-    def _ol(self, path: str) -> str:
+    def place(self, path: str) -> tuple[LakeFiles, str]:
+        """The files layer of the root an API path is in, and the path's OneLake path there."""
         with http_errors(path):
-            return self.paths.to_onelake(path)
+            name, _, ol = self.tree.locate(path)
+        return self.lakes[name], ol
+
+    def uploads_at(self, path: str) -> Uploads:
+        """The chunked uploads of the root an API path is in."""
+        with http_errors(path):
+            return self._uploads[self.tree.root_of(path)]
+
+    def _lake(self, path: str) -> LakeFiles:
+        return self.place(path)[0]
+
+    def _ol(self, path: str) -> str:
+        return self.place(path)[1]
 
     def _errors(self, path: str):
         return http_errors(path, self.log, self._refused_write)
 
     def _refused_write(self, path: str) -> None:
         try:
-            self.files.refused_write(self.paths.to_onelake(path))
+            name, _, ol = self.tree.locate(path)
         except InvalidPath:
             self.log.debug("not a OneLake path: %s", path)
+            return
+        self.lakes[name].refused_write(ol)
 
-    async def _ready(self) -> None:
-        """Once: the root folder exists (a new user's folder is created). Every action starts
-        here, in its fair turn of the event loop (many requests arriving at once take turns)."""
+    async def _ready(self, path: str = "") -> None:
+        """Once per root: its folder exists (a new user's folder is created). Every action
+        starts here, in its fair turn of the event loop (many requests arriving at once take
+        turns); with named roots, the root of `path` (none for the tree's top)."""
         await fair_turn()
-        root = self.paths.root
-        with self._errors(""):
+        if self.tree.named and not api_path(path):
+            return
+        files = self._lake(path)
+        root = files.paths.root
+        with self._errors(path):
             try:
-                await self.files.ensure_root(self.create_root, self._ol(self.home_dir) if self.home_dir else None)
+                home = self._ol(self.home_dir) if self.home_dir and not self.tree.named else None
+                await files.ensure_root(self.create_root, home)
             except NotFound:
                 raise HTTPError(404, f"The OneLake folder {root} does not exist (create_root is off)") from None
             except Forbidden:
@@ -250,11 +294,11 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
 
     async def _entry(self, path: str) -> Entry | None:
         with self._errors(path):
-            return await self.files.entry(self._ol(path))
+            return await self._lake(path).entry(self._ol(path))
 
     async def _listing(self, path: str) -> list[Entry]:
         with self._errors(path):
-            return await self.files.listing(self._ol(path))
+            return await self._lake(path).listing(self._ol(path))
 
     def should_list(self, name: str) -> bool:
         """As jupyter_server's (no match in `hide_globs`), with the globs compiled once, not
@@ -279,8 +323,9 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
 
     # ---- models --------------------------------------------------------------------------------
     def _model(self, build, path: str, entry: Entry) -> dict:
-        model = build(path, entry, self.files.modified(entry))
-        if self.files.is_read_only(entry.path):
+        files = self._lake(path)
+        model = build(path, entry, files.modified(entry))
+        if files.is_read_only(entry.path):
             model["writable"] = False
         return model
 
@@ -313,7 +358,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         """The file's bytes: one GET, conditional (304) when we hold the content of its ETag."""
         with self._errors(path):
             try:
-                return await self.files.read(
+                return await self._lake(path).read(
                     self._ol(path), max_bytes=self.max_content_bytes, size=entry.size if entry else None
                 )
             except TooLarge as error:
@@ -329,7 +374,9 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             raise HTTPError(400, f"Unknown format {format!r}", reason="bad format")
         if path and not self._visible(path):
             raise HTTPError(404, f"No such file or directory: {path}")
-        await self._ready()
+        await self._ready(path)
+        if self.tree.named and not path:
+            return await self._top(content, type)
         entry = await self._known_or_stat(path, need_stat=not (content or require_hash))
         if entry is None and content and (type == "directory" or (type is None and "." not in split(path)[1])):
             entry = await self._explore(path)
@@ -346,14 +393,45 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self.emit(data={"action": "get", "path": path})
         return model
 
+    async def _top(self, content: bool, type: str | None) -> dict:
+        """The top of a tree of named roots: a folder per root, as its OneLake folder describes
+        itself (one HEAD per root the first time, cached after). A root the user may not read is
+        listed read-only, and opening it says why (OneLake's 403), unless `hide_unreadable_roots`."""
+        if type not in (None, "directory"):
+            raise HTTPError(400, f"The top of the tree is a directory, not a {type}", reason="bad type")
+
+        async def describe(name: str) -> dict | None:
+            try:
+                await self._ready(name)
+                entry = await self._entry(name)
+                if entry is None:
+                    raise HTTPError(404, f"No such file or directory: {name}")
+            except HTTPError as error:
+                if error.status_code not in (403, 404):
+                    raise
+                self.log.warning("The root %s cannot be read: %s", name, error.log_message)
+                if self.hide_unreadable_roots:
+                    return None
+                now = datetime.now(UTC)
+                return {**models.directory_model(name, Entry(name, True, 0, now, now, ""), now), "writable": False}
+            return self._model(models.directory_model, name, entry)
+
+        roots = [r for r in await asyncio.gather(*(describe(n) for n in self.tree.names)) if r is not None]
+        times = [r["last_modified"] for r in roots] or [datetime.now(UTC)]
+        top = models.directory_model("", Entry("", True, 0, max(times), min(times), ""), max(times))
+        top["writable"] = False  # nothing but the roots lives there
+        if content:
+            top.update(content=roots, format="json")
+        return top
+
     async def _known_or_stat(self, path: str, need_stat: bool) -> Entry | None:
         """The entry when cached or needed; None when a content read will tell (saves a HEAD).
         A path only left out of a listing is asked of OneLake, as one never seen."""
-        ol = self._ol(path)
-        hit = self.files.known(ol)
+        files, ol = self.place(path)
+        hit = files.known(ol)
         if hit is None:
-            hit = self.files.known_dir(ol)
-        if hit is MISSING and self.files.known_by_name(ol) is MISSING:
+            hit = files.known_dir(ol)
+        if hit is MISSING and files.known_by_name(ol) is MISSING:
             onelake_metrics.count_cache("negative")
             raise HTTPError(404, f"No such file or directory: {path}")
         if isinstance(hit, Entry):
@@ -371,7 +449,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         """A path never seen that is likely a directory (no extension): one List Paths tells what
         it is, and its listing lands in the cache for the directory model."""
         with self._errors(path):
-            entry = await self.files.explore(self._ol(path))
+            entry = await self._lake(path).explore(self._ol(path))
         if entry is None:
             raise HTTPError(404, f"No such file or directory: {path}")
         return entry
@@ -390,7 +468,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not content and entry is not None:
             # the hash alone (the collaboration room asks after each save): from the bytes of
             # that version when this server holds them, like the rest of a content=False model
-            blob = self.files.held_current(self._ol(path))
+            blob = self._lake(path).held_current(self._ol(path))
         blob = blob or await self._read(path, entry)
         if blob.entry.is_dir:
             return await self._directory(path, blob.entry, content, type)
@@ -426,7 +504,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not path:
             raise HTTPError(400, "Cannot save over the root directory")
         self._refuse_target(path, "save")
-        await self._ready()
+        await self._ready(path)
         self.log.debug("Saving %s", path)
         validation_message = None
         kind = model["type"]
@@ -437,7 +515,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             data, validation_error = await self._notebook_bytes(model.get("content"), path)
             # a file that did not exist has no history to keep: its first version comes with its
             # first save (and JupyterLab makes one when it opens a file without any)
-            is_new = self.files.known(self._ol(path)) is MISSING
+            is_new = self._lake(path).known(self._ol(path)) is MISSING
             entry = await self._write(path, data, NOTEBOOK_MIME)
             saved = self._model(models.notebook_model, path, entry)
             checked = {"content": model.get("content")}
@@ -466,7 +544,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     async def _make_directory(self, path: str) -> Entry:
         with self._errors(path):
             try:
-                return await self.files.make_directory(self._ol(path))
+                return await self._lake(path).make_directory(self._ol(path))
             except NotADirectory:
                 raise HTTPError(400, f"Not a directory: {path} (a file is in the way)") from None
 
@@ -475,7 +553,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             raise HTTPError(413, f"{path} is {len(data)} bytes, above the {self.max_content_bytes}-byte limit")
         with self._errors(path):
             try:
-                return await self.files.write(self._ol(path), data, kind, overwrite_changes=self.last_writer_wins)
+                return await self._lake(path).write(self._ol(path), data, kind, overwrite_changes=self.last_writer_wins)
             except IsADirectory:
                 raise HTTPError(400, f"Cannot save {path}: a directory is in the way") from None
 
@@ -486,13 +564,14 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         if not path:
             raise HTTPError(400, "Can't delete root")
         self._refuse_hidden(path, "delete")
-        await self._ready()
+        self._refuse_root(path, "delete")
+        await self._ready(path)
         entry = await self._entry(path)
         if entry is None:
             raise HTTPError(404, f"File or directory does not exist: {path}")
         self.log.debug("Deleting %s", path)
         with self._errors(path):
-            await self.files.delete(self._ol(path), is_dir=entry.is_dir)
+            await self._lake(path).delete(self._ol(path), is_dir=entry.is_dir)
         return entry
 
     @observed("delete")
@@ -506,7 +585,20 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self.emit(data={"action": "delete", "path": path})
 
     async def rename_file(self, old_path, new_path):
-        await self._rename(api_path(old_path), api_path(new_path))
+        old_path, new_path = api_path(old_path), api_path(new_path)
+        if self._between_roots(old_path, new_path):
+            await self._move_between_roots(old_path, new_path)
+        else:
+            await self._rename(old_path, new_path)
+
+    def _between_roots(self, old_path: str, new_path: str) -> bool:
+        with http_errors(old_path):
+            return self.tree.root_of(old_path) != self.tree.root_of(new_path)
+
+    def _refuse_root(self, path: str, action: str) -> None:
+        """The roots of a tree of named roots are its fixed top level (the `roots` setting)."""
+        if self.tree.named and path in self.tree.roots:
+            raise HTTPError(403, f"Cannot {action} {path}: it is one of the tree's roots (the roots setting)")
 
     async def _rename(self, old_path: str, new_path: str) -> Entry | None:
         if old_path == new_path:
@@ -515,11 +607,15 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             raise HTTPError(400, "Can't rename the root directory")
         self._refuse_hidden(old_path, "rename")
         self._refuse_target(new_path, "rename to", renamed=True)
-        await self._ready()
-        source, dest = self._ol(old_path), self._ol(new_path)
+        self._refuse_root(old_path, "rename")
+        self._refuse_root(new_path, "rename onto")
+        await self._ready(old_path)
+        await self._ready(new_path)
+        files, source = self.place(old_path)
+        dest = self._ol(new_path)
         with self._errors(old_path):
             try:
-                return await self.files.rename(source, dest)
+                return await files.rename(source, dest)
             except AlreadyExists:
                 raise HTTPError(409, f"File already exists: {new_path}") from None
             except MissingParent:
@@ -529,26 +625,57 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
 
     @observed("rename")
     async def rename(self, old_path, new_path):
-        """Rename a file or directory; a file's checkpoints follow it (a directory's move with it)."""
+        """Rename a file or directory; a file's checkpoints follow it (a directory's move with it).
+        Between two roots it is a move: OneLake copies, then the source goes (`_move_between_roots`)."""
         old_path, new_path = api_path(old_path), api_path(new_path)
-        moved = await self._rename(old_path, new_path)
-        if old_path != new_path and (moved is None or not moved.is_dir):
-            await self.checkpoints.rename_all_checkpoints(old_path, new_path)
+        if self._between_roots(old_path, new_path):
+            await self._move_between_roots(old_path, new_path)
+        else:
+            moved = await self._rename(old_path, new_path)
+            if old_path != new_path and (moved is None or not moved.is_dir):
+                await self.checkpoints.rename_all_checkpoints(old_path, new_path)
         self.emit(data={"action": "rename", "path": new_path, "source_path": old_path})
+
+    async def _move_between_roots(self, old_path: str, new_path: str) -> None:
+        """A file or folder moved to another root (another item or workspace, where OneLake's
+        rename does not reach): OneLake copies it, with a file's versions and everything in a
+        folder, then the source is deleted. A copy that fails removes what it made and leaves the
+        source whole ("nothing moved"); a source that cannot be deleted afterwards is said so
+        (both are there: nothing is lost)."""
+        self._refuse_hidden(old_path, "move")
+        self._refuse_target(new_path, "move to")
+        self._refuse_root(old_path, "move")
+        await self._ready(old_path)
+        await self._ready(new_path)
+        entry = await self._entry(old_path)
+        if entry is None:
+            raise HTTPError(404, f"File or directory does not exist: {old_path}")
+        if await self._entry(new_path) is not None:
+            raise HTTPError(409, f"File already exists: {new_path}")
+        if not await self.dir_exists(split(new_path)[0]):
+            raise HTTPError(404, f"No such directory: {split(new_path)[0]}")
+        (source_files, source), (dest_files, dest) = self.place(old_path), self.place(new_path)
+        with self._errors(old_path):
+            try:
+                await move_between(source_files, source, dest_files, dest, entry)
+            except NothingMoved as error:
+                raise error.cause from None
+            except SourceKept as error:
+                raise HTTPError(500, f"{old_path} was copied to {new_path}: {error.message}") from None
 
     @observed("exists")
     async def file_exists(self, path=""):
         path = api_path(path)
         if not path:
             return False
-        await self._ready()
+        await self._ready(path)
         entry = await self._entry(path)
         return entry is not None and not entry.is_dir
 
     @observed("exists")
     async def dir_exists(self, path=""):
         path = api_path(path)
-        await self._ready()
+        await self._ready(path)
         if not path:
             return True
         entry = await self._entry(path)
@@ -556,7 +683,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
 
     async def exists(self, path=""):
         path = api_path(path)
-        await self._ready()
+        await self._ready(path)
         return not path or await self._entry(path) is not None
 
     async def is_hidden(self, path=""):
@@ -594,7 +721,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             except HTTPError as error:
                 if error.status_code != 409:
                     raise
-                self.files.cache.forget(self._ol(path))  # someone took the name meanwhile: list again
+                self._lake(path).cache.forget(self._ol(path))  # someone took the name meanwhile: list again
         raise HTTPError(409, f"Could not find a free name in {path}")
 
     @observed("copy")
@@ -605,11 +732,14 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self._refuse_hidden(from_path, "copy")
         if to_path is not None:
             self._refuse_target(api_path(to_path), "copy to")
-        await self._ready()
+        await self._ready(from_path)
         entry = await self._entry(from_path)
         if entry is None:
             raise HTTPError(404, f"No such file or directory: {from_path}")
+        elsewhere = to_path is not None and self._between_roots(from_path, api_path(to_path))
         if not entry.is_dir:
+            if elsewhere:
+                return await self._copy_file_between_roots(from_path, api_path(to_path), entry)
             return await super().copy(from_path, to_path)
         # as jupyter_server's file manager: the copy goes *into* the destination folder (created
         # when missing), named after the source, `-Copy1`, `-Copy2`... when the name is taken
@@ -619,11 +749,16 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             name = await self.increment_filename(name, to_path, insert="-Copy")
         target = join(to_path, name)
         self._refuse_target(target, "copy to")
+        await self._ready(target)
+        (source_files, source), (dest_files, dest) = self.place(from_path), self.place(target)
         with self._errors(from_path):
             try:
-                copied = await self.files.copy_tree(
-                    self._ol(from_path), self._ol(target), max_bytes=self.max_copy_bytes, skip=in_checkpoint_dir
-                )
+                if source_files is dest_files:
+                    copied = await dest_files.copy_tree(
+                        source, dest, max_bytes=self.max_copy_bytes, skip=in_checkpoint_dir
+                    )
+                else:
+                    copied = await dest_files.copy_tree_from(source_files, source, dest, max_bytes=self.max_copy_bytes)
             except TooLarge as error:
                 raise HTTPError(
                     413, f"{from_path} holds {error.size} bytes, above the {self.max_copy_bytes}-byte copy limit"
@@ -631,10 +766,31 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self.emit(data={"action": "copy", "path": target, "source_path": from_path})
         return self._model(models.directory_model, target, copied)
 
+    async def _copy_file_between_roots(self, from_path: str, to_path: str, entry: Entry) -> dict:
+        """A file copied into another root, by OneLake (no bytes through this server, no size
+        limit but OneLake's), named as jupyter_server's copy names it (into a folder: the same
+        name, `-Copy1`... when taken)."""
+        await self._ready(to_path)
+        if await self.dir_exists(to_path):
+            name = await self.increment_filename(_COPY_SUFFIX.sub(".", split(from_path)[1]), to_path, insert="-Copy")
+            to_path = join(to_path, name)
+        elif not await self.dir_exists(split(to_path)[0]):
+            raise HTTPError(404, f"No such parent directory: {split(to_path)[0]} to copy file in")
+        self._refuse_target(to_path, "copy to")
+        (source_files, source), (dest_files, dest) = self.place(from_path), self.place(to_path)
+        with self._errors(from_path):
+            try:
+                copied = await dest_files.copy_file_from(source_files, source, dest, size=entry.size)
+            except AlreadyExists:
+                raise HTTPError(409, f"File already exists: {to_path}") from None
+        self.emit(data={"action": "copy", "path": to_path, "source_path": from_path})
+        build = models.notebook_model if to_path.endswith(".ipynb") else models.file_model
+        return self._model(build, to_path, copied)
+
     # ---- for the files handler, the session manager and hooks ----------------------------------
     async def file_entry(self, path: str) -> Entry:
         path = api_path(path)
-        await self._ready()
+        await self._ready(path)
         entry = await self._entry(path)
         if entry is None:
             raise HTTPError(404, f"No such file: {path}")
@@ -645,19 +801,25 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     async def stream_file(self, path: str, offset: int, length: int):
         path = api_path(path)
         with self._errors(path):
-            _, chunks = await self.files.stream(self._ol(path), offset, length)
+            _, chunks = await self._lake(path).stream(self._ol(path), offset, length)
         with self._errors(path):
             async for chunk in chunks:
                 yield chunk
 
+    def _located(self, path: str) -> tuple[str, str]:
+        with http_errors(path):
+            _, workspace, ol = self.tree.locate(path)
+        return workspace, ol
+
     def onelake_url(self, path: str) -> str:
         """`abfss://<workspace>@<host>/<path>`: where a file lives, for hooks and kernels."""
         host = self.settings.endpoint.split("://", 1)[-1].rstrip("/")
-        return f"abfss://{self.settings.workspace}@{host}/{self._ol(path)}"
+        workspace, ol = self._located(path)
+        return f"abfss://{workspace}@{host}/{ol}"
 
     def fsspec_path(self, path: str) -> str:
         """`<workspace>/<onelake path>`: where a file lives, as `onelake_contents.fs()` names it."""
-        return f"{self.settings.workspace}/{self._ol(path)}"
+        return "/".join(self._located(path))
 
     def kernel_environment(self, path: str | None) -> dict[str, str]:
         """What a kernel started for `path` gets: the OneLake settings but the broker's secret and
@@ -667,7 +829,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             for name, s in config.SETTINGS.items()
             if s.env not in config.WITHHELD_FROM_CHILDREN and (v := self.settings.values.get(name))
         }
-        if path:
+        if path and (not self.tree.named or "/" in api_path(path)):
             notebook = api_path(path)
             folder = split(notebook)[0]
             env.update(
@@ -694,7 +856,9 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
     async def close(self) -> None:
         """Close the connections to OneLake and the broker (a manager used on its own:
         `await cm.close()`, or `async with cm:`)."""
-        await self.files.close()
+        for files in self.lakes.values():
+            await files.close()
+        await self._connection.close()
         await self._credential.close()
         await self._stop_notary()
 

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from tornado.web import HTTPError
 
 from .. import metrics
+from ..paths import InvalidPath, normalize_api_path
 from ..storage import StoreError, Throttled
 
 _inside: ContextVar[bool] = ContextVar("onelake_action", default=False)
@@ -95,7 +96,7 @@ def observed(action):
                     except Exception as error:
                         _failed(self, name, path, 500, str(error), error, span)
                         raise
-                    metrics.count_action(name, None)
+                    metrics.count_action(name, None, _root_of(self, path))
                     if span is not None:
                         span.set_attributes({"onelake.outcome": "ok", "onelake.path_kind": _path_kind(result, path)})
                     return result
@@ -107,8 +108,19 @@ def observed(action):
     return decorate
 
 
+def _root_of(manager, path: str) -> str:
+    """The root of the tree an action's path is in, for the metrics ("" with a single root)."""
+    tree = getattr(manager, "tree", None)
+    if tree is None or not tree.named:
+        return ""
+    try:
+        return tree.root_of(normalize_api_path(path))
+    except InvalidPath:
+        return ""
+
+
 def _failed(manager, action: str, path: str, status: int, message, cause, span) -> None:
-    metrics.count_action(action, status)
+    metrics.count_action(action, status, _root_of(manager, path))
     code = request_id = None
     if isinstance(cause, StoreError):
         code, request_id = cause.code, cause.request_id

@@ -7,7 +7,8 @@ for a notebook, ONELAKE_NOTEBOOK_PATH (its path under the root), ONELAKE_NOTEBOO
 as an fsspec path for `onelake_contents.fs()`) and ONELAKE_NOTEBOOK_URL (the folder's abfss://
 URL), taken from the contents manager's `kernel_environment()`. With `kernel_tokens` set (the
 server extension does), each kernel gets the broker contract pointed at this server and a token of
-its own (see `relay`). The server extension installs it when the server uses jupyter_server's own
+its own (see `relay`), and the startup variables with which a kernel imports modules kept beside
+its notebook in OneLake (`lakeimport`). The server extension installs it when the server uses jupyter_server's own
 session manager.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 
 from .. import config
+from ..lakeimport import kernel_startup_env
 from .errors import api_path
 from .relay import KernelTokens, issued_token
 
@@ -41,6 +43,8 @@ class OneLakeSessionManager(SessionManager):
             env.update(describe(path))
             if self.kernel_tokens is not None and self.token_url:
                 env.update(ONELAKE_BROKER_URL=self.token_url(), ONELAKE_BROKER_TOKEN=self.kernel_tokens.issue())
+            if path:  # a notebook's or console's kernel imports modules kept beside it (`lakeimport`)
+                env.update(kernel_startup_env(env))
         return env
 
     async def start_kernel_for_session(self, session_id, path, name, type, kernel_name, *args, **kwargs):

@@ -1,4 +1,4 @@
-"""The connection settings of OneLakeContentsManager as traits, resolved in `config`.
+"""The settings of OneLakeContentsManager as traits, declared in `config` and resolved there.
 
 Each trait's help comes from `config.SETTINGS` (one text for the trait, the command line flag and
 the README), and its value from `config.resolve`: a trait set in a Jupyter config file or on the
@@ -14,6 +14,7 @@ from traitlets.config import LoggingConfigurable
 
 from .. import config
 from ..paths import PathMapper
+from .errors import api_path
 
 
 def _setting_trait(name: str) -> Unicode:
@@ -29,22 +30,13 @@ def _resolved(name: str):
 
 
 class OneLakeSettings(LoggingConfigurable):
-    """Where OneLake is and how to get a token; `settings` holds the resolved values and sources."""
+    """Where OneLake is and how to get a token; `settings` holds the resolved values and sources.
+    One trait per setting of `config.SETTINGS`, named as the setting, read as its resolved value."""
 
-    endpoint = _setting_trait("endpoint")
-    workspace = _setting_trait("workspace")
-    root = _setting_trait("root")
-    broker_url = _setting_trait("broker_url")
-    broker_token = _setting_trait("broker_token")
-    broker_token_file = _setting_trait("broker_token_file")
-    ca_file = _setting_trait("ca_file")
-    _default_endpoint = _resolved("endpoint")
-    _default_workspace = _resolved("workspace")
-    _default_root = _resolved("root")
-    _default_broker_url = _resolved("broker_url")
-    _default_broker_token = _resolved("broker_token")
-    _default_broker_token_file = _resolved("broker_token_file")
-    _default_ca_file = _resolved("ca_file")
+    for _name in config.SETTINGS:  # the class body's namespace: one trait and its default each
+        vars()[_name] = _setting_trait(_name)
+        vars()[f"_default_{_name}"] = _resolved(_name)
+    del _name
 
     @validate("root")
     def _validate_root(self, proposal):
@@ -52,6 +44,10 @@ class OneLakeSettings(LoggingConfigurable):
         if value:
             PathMapper(value)
         return value
+
+    @validate("home_dir")
+    def _validate_home_dir(self, proposal):
+        return api_path(proposal["value"])
 
     def resolve_settings(self) -> config.ResolvedSettings:
         """Resolve every setting once (traits given explicitly win); ValueError names a missing
@@ -61,7 +57,9 @@ class OneLakeSettings(LoggingConfigurable):
         }
         try:
             self.settings = config.resolve(explicit)
-            self.settings.require("workspace", "root", "broker_url")
+            # named roots say where everything is; else the workspace and the root folder do
+            places = () if self.settings.values.get("roots") else ("workspace", "root")
+            self.settings.require(*places, "broker_url")
         except config.SettingsError as error:
             raise ValueError(f"{type(self).__name__}: {error}") from None
         return self.settings

@@ -20,6 +20,7 @@ from ..paths import PathMapper
 from ..storage import (
     NOT_MODIFIED,
     AlreadyExists,
+    BadRequest,
     Blob,
     Changed,
     Conflict,
@@ -28,14 +29,11 @@ from ..storage import (
     OneLakeStore,
     StoreError,
     TooLarge,
-    fair_turn,
 )
+from ..turns import off_the_loop
 from .cache import MISSING, MetadataCache
-from .content import content_type, sha256
+from .content import HASH_METADATA, WRITE_METADATA, content_type, sha256
 from .ledger import VersionLedger, new_write_id, write_metadata
-
-# CPU work over more bytes than this runs in a worker thread, not on the event loop
-THREAD_THRESHOLD = 1024 * 1024
 
 
 class NotADirectory(StoreError):
@@ -48,14 +46,6 @@ class IsADirectory(StoreError):
 
 class MissingParent(NotFound):
     """The parent directory of a rename's destination does not exist."""
-
-
-async def off_the_loop(func, data: bytes, *args):
-    """`func(data, *args)`: in a worker thread when `data` is big, else on the loop in its fair turn."""
-    if len(data) > THREAD_THRESHOLD:
-        return await asyncio.to_thread(func, data, *args)
-    await fair_turn()
-    return func(data, *args)
 
 
 class LakeFiles:
@@ -502,6 +492,66 @@ class LakeFiles:
                 await self.write_new(target, blob.data, content_type(target))
 
         await asyncio.gather(*(copy_one(item) for item in tree))
+        return root
+
+    # ---- between roots: OneLake copies ---------------------------------------------------------
+    async def copy_file_from(self, other: LakeFiles, source: str, dest: str, *, size: int) -> Entry:
+        """The file `source` of another root (`other`, any workspace) copied to the new file
+        `dest` here: by OneLake itself when it copies (`store.copy_from`, no bytes through this
+        server), else streamed through it one 4 MiB piece at a time, staged as blocks and
+        committed at once. Either way `dest` appears whole or not at all (AlreadyExists when
+        something is there). The copy carries the source's content hash and a write id of ours."""
+        _, found = await other.store.stat(source)
+        write_id = new_write_id()
+        metadata = {
+            WRITE_METADATA: write_id,
+            **({HASH_METADATA: found[HASH_METADATA]} if found.get(HASH_METADATA) else {}),
+        }
+        try:
+            entry = await self.store.copy_from(
+                other.store, source, dest, size=size, metadata=metadata, content_type=content_type(dest)
+            )
+        except BadRequest as refused:
+            self.log.info("OneLake would not copy %s (%s); copying it through this server", source, refused.code)
+            entry = await self._copy_through(other, source, dest, metadata)
+        self._wrote(entry)
+        self.ledger.remember_version(dest, entry, write_id)
+        return entry
+
+    async def _copy_through(self, other: LakeFiles, source: str, dest: str, metadata: dict[str, str]) -> Entry:
+        if self.cache.lookup(dest) is not MISSING and await self.entry(dest) is not None:
+            raise AlreadyExists(f"already exists in OneLake: {dest}", "BlobAlreadyExists", 409)
+        _, chunks = await other.store.stream(source)
+        blocks = []
+        async for chunk in chunks:
+            blocks.append(f"{len(blocks):08d}")
+            await self.store.stage_block(dest, blocks[-1], chunk)
+        if not blocks:
+            return await self.store.write(
+                dest, b"", create_only=True, metadata=metadata, content_type=content_type(dest)
+            )
+        return await self.store.commit_blocks(dest, blocks, metadata=metadata, content_type=content_type(dest))
+
+    async def copy_tree_from(self, other: LakeFiles, source: str, dest: str, *, max_bytes: int | None = None) -> Entry:
+        """A folder of another root copied to the new folder `dest` here, with everything in it
+        (checkpoint folders too): one listing, then its folders made and its files copied by
+        OneLake, eight at a time; at most `max_bytes` in all when given (TooLarge, nothing made)."""
+        tree = await other.store.list_tree(source)
+        total = sum(e.size for e in tree if not e.is_dir)
+        if max_bytes is not None and total > max_bytes:
+            raise TooLarge(f"{source} holds {total} bytes", status=413, size=total)
+        if await self.entry(dest) is not None:
+            raise AlreadyExists(f"already exists in OneLake: {dest}", "PathAlreadyExists", 409)
+        root = await self.make_directory(dest)
+        for folder in sorted(e.path for e in tree if e.is_dir):
+            await self.make_directory(f"{dest}/{folder[len(source) + 1 :]}")
+        semaphore = asyncio.Semaphore(8)
+
+        async def copy_one(item: Entry) -> None:
+            async with semaphore:
+                await self.copy_file_from(other, item.path, f"{dest}/{item.path[len(source) + 1 :]}", size=item.size)
+
+        await asyncio.gather(*(copy_one(item) for item in tree if not item.is_dir))
         return root
 
     def clear_caches(self) -> None:

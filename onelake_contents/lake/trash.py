@@ -93,7 +93,7 @@ def parse_token(token: str) -> tuple[str, str | None, str | None]:
     return api_path, deletion_id, versions_id
 
 
-def _newest(item: TrashItem) -> tuple:
+def recency(item: TrashItem) -> tuple:
     """Deletion times have whole seconds; within one, OneLake's deletion ids (Windows file times
     of the deletion) tell the order."""
     order = int(item.deletion_id) if item.deletion_id and item.deletion_id.isdigit() else 0
@@ -122,7 +122,7 @@ class Trash:
             elif hidden or not is_hidden(below):
                 items.append(deleted)
         result = [self._item(deleted, versions) for deleted in items]
-        return sorted(result, key=_newest, reverse=True)
+        return sorted(result, key=recency, reverse=True)
 
     @staticmethod
     def _item(deleted: Deleted, versions: dict[str, list[Deleted]]) -> TrashItem:

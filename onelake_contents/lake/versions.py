@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 from ..paths import CHECKPOINT_DIR, join, split
 from ..storage import Entry, NotFound
+from ..turns import off_the_loop
 from .cache import MISSING
 from .content import content_type, sha256
-from .files import IsADirectory, LakeFiles, off_the_loop
+from .files import IsADirectory, LakeFiles
 
 VERSION_ID = re.compile(r"^[\w-]+$")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .entry import Entry
 from .errors import (
     AlreadyExists,
     BadRequest,
@@ -15,11 +16,10 @@ from .errors import (
     Unavailable,
     translate,
 )
-from .listing import Entry
 
 # The store (and with it the storage SDK and aiohttp, half a second to import) loads on first use:
 # `errors` and `listing` are enough for a command's quick listing.
-_FROM_STORE = ("NOT_MODIFIED", "Blob", "OneLakeStore", "fair_turn", "in_slices")
+_FROM_STORE = ("NOT_MODIFIED", "Blob", "OneLakeStore")
 
 
 def __getattr__(name: str):
@@ -45,7 +45,5 @@ __all__ = [
     "Throttled",
     "TooLarge",
     "Unavailable",
-    "fair_turn",
-    "in_slices",
     "translate",
 ]

@@ -24,7 +24,8 @@ from xml.etree import ElementTree
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
-from .listing import PAGE, http_date
+from .entry import http_date
+from .listing import PAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,11 @@ Two SDK behaviours are worked around here (both checked against the emulator in 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextvars
 import functools
 import random
 import ssl
 import time
-import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,93 +37,16 @@ from cachetools import LRUCache
 
 from .. import metrics
 from ..config import STORAGE_SCOPE
+from ..turns import fair_turn, in_slices
 from .deleted import Deleted, ListDeleted, undelete_source
+from .entry import Entry, bare_etag, utc
 from .errors import TooLarge, retry_after_seconds, translate
-from .listing import Entry, ListPaths, bare_etag, listed, retry_reason, utc
+from .listing import ListPaths, listed, retry_reason
 
 MAX_PUT_BLOB = 5000 * 1024 * 1024
 BLOB_CLIENTS = 128  # paths whose SDK client (~32 KB each) is kept for the next request
 STREAM_CHUNK = 4 * 1024 * 1024
 COPY_BLOCK = 100 * 1024 * 1024  # what one Put Block From URL copies of a source over 5,000 MiB
-
-
-SLICE = 1000  # items built between two turns of the event loop (see `in_slices`)
-
-
-async def in_slices(items, build) -> list:
-    """`[build(item) for item in items]`, giving the event loop a turn every SLICE items: a
-    listing of thousands of entries does not hold up the server's other requests meanwhile."""
-    built: list = []
-    for start in range(0, len(items), SLICE):
-        if start:
-            await asyncio.sleep(0)
-        built.extend(build(item) for item in items[start : start + SLICE])
-    return built
-
-
-# Our work in one turn of the event loop before the rest of it waits for later turns
-TURN_BUDGET = 0.005
-
-
-class _Turns:
-    """One event loop's turns as `fair_turn` hands them out."""
-
-    clock = staticmethod(time.perf_counter)
-
-    def __init__(self):
-        self.started: float | None = None  # when our work began in this turn
-        self.waiting: collections.deque[asyncio.Future] = collections.deque()
-        self.ticking = False
-
-    def tick(self) -> None:
-        """Once in every turn while needed: a new turn begins, and the longest waiting step is
-        let through (it runs in the next turn)."""
-        self.started = None
-        while self.waiting:
-            waiter = self.waiting.popleft()
-            if not waiter.done():  # done: its task was cancelled meanwhile
-                waiter.set_result(None)
-                break
-        if self.waiting:
-            asyncio.get_running_loop().call_soon(self.tick)
-        else:
-            self.ticking = False
-
-    def keep_ticking(self, loop: asyncio.AbstractEventLoop) -> None:
-        if not self.ticking:
-            self.ticking = True
-            loop.call_soon(self.tick)
-
-
-_turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by event loop
-
-
-async def fair_turn() -> None:
-    """Wait for a later turn of the event loop when this one has run our work for `TURN_BUDGET`.
-
-    Fifty notebooks opened at once come back from OneLake together, and their requests all wake
-    in one turn of the loop: each then has the SDK read its answer, parses its notebook and
-    builds its model. Back to back, they would hold the loop (every other request, a keystroke's
-    save, a kernel's message) for as long as all of them take. Called before each such step,
-    this lets steps through while the turn's budget lasts; the rest wait in order of arrival and
-    go one per turn until none waits.
-    """
-    loop = asyncio.get_running_loop()
-    turns = _turns.get(loop)
-    if turns is None:
-        turns = _turns[loop] = _Turns()
-    if not turns.waiting:
-        now = turns.clock()
-        if turns.started is None:
-            turns.started = now
-            turns.keep_ticking(loop)
-            return
-        if now - turns.started < TURN_BUDGET:
-            return
-    waiter = loop.create_future()
-    turns.waiting.append(waiter)
-    turns.keep_ticking(loop)
-    await waiter
 
 
 # Filled by whoever needs some context to reach the SDK despite `_isolated` (tracing: the current

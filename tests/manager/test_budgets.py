@@ -1,4 +1,4 @@
-"""Request budgets of DESIGN §3, counted in the emulator's request log."""
+"""Request budgets (README, "Requests per action"), counted in the emulator's request log."""
 
 from __future__ import annotations
 

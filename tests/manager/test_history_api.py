@@ -419,3 +419,29 @@ def test_a_read_only_folder_lists_but_does_not_restore(lake, server, tmp_path):
         assert undeleted.json()["message"] == "OneLake denied access to gone.txt: read-only for you"
     finally:
         erin.stop()
+
+
+def test_named_roots_each_have_versions_and_a_trash_and_the_top_shows_all(lake, tmp_path):
+    roots = {"mine": f"{WORKSPACE}/{ROOT}/named-mine", "team": f"{WORKSPACE}/Item.Lakehouse/Files/named-team"}
+    tree = JupyterServer(lake.info, WORKSPACE, ROOT, tmp_path / "tree", env={"ONELAKE_ROOTS": json.dumps(roots)})
+    tree.start()
+    try:
+        (first,) = save_versions(tree, "team/n.ipynb", notebook("team work"))
+        assert [v["id"] for v in call(tree, "GET", "versions/team/n.ipynb").json()["versions"]] == [first]
+        assert tree.api("PUT", "mine/a.txt", json={"type": "file", "format": "text", "content": "a"}).ok
+        assert tree.api("DELETE", "mine/a.txt").status_code == 204
+        assert tree.api("DELETE", "team/n.ipynb").status_code == 204
+        lake.reset_requests()
+        top = call(tree, "GET", "trash/").json()["items"]
+        assert [(i["path"], i["folder"], i["has_versions"]) for i in top] == [
+            ("team/n.ipynb", "team", True),
+            ("mine/a.txt", "mine", False),
+        ]
+        assert operations(lake) == ["ListBlobs", "ListBlobs"]  # one per root
+        assert [i["path"] for i in call(tree, "GET", "trash/team").json()["items"]] == ["team/n.ipynb"]
+        answer = call(tree, "POST", f"trash/{top[0]['id']}/restore")
+        assert answer.status_code == 200 and answer.json()["path"] == "team/n.ipynb"
+        assert [v["id"] for v in call(tree, "GET", "versions/team/n.ipynb").json()["versions"]] == [first]
+        assert call(tree, "GET", "versions/nowhere/x.ipynb").status_code == 404
+    finally:
+        tree.stop()

@@ -79,11 +79,11 @@ def test_every_onelake_request_of_a_session_is_counted_as_onelake_saw_it(server,
     assert delta(before, after, "onelake_contents_retries_total") == {(("reason", "5xx"),): 1, (("reason", "429"),): 1}
     assert delta(before, after, "onelake_contents_conflicts_total") == {(): 1}
     actions = delta(before, after, "onelake_contents_actions_total")
-    assert actions[(("action", "save"), ("outcome", "conflict"))] == 1
-    assert actions[(("action", "save"), ("outcome", "ok"))] == 1
-    assert actions[(("action", "upload"), ("outcome", "ok"))] == 2
-    assert actions[(("action", "rename"), ("outcome", "ok"))] == 1
-    assert actions[(("action", "checkpoint"), ("outcome", "ok"))] == 1
+    assert actions[(("action", "save"), ("outcome", "conflict"), ("root", ""))] == 1
+    assert actions[(("action", "save"), ("outcome", "ok"), ("root", ""))] == 1
+    assert actions[(("action", "upload"), ("outcome", "ok"), ("root", ""))] == 2
+    assert actions[(("action", "rename"), ("outcome", "ok"), ("root", ""))] == 1
+    assert actions[(("action", "checkpoint"), ("outcome", "ok"), ("root", ""))] == 1
     assert delta(before, after, "onelake_contents_upload_bytes_total") == {(): 2000}  # two pieces
     assert after[("onelake_contents_staged_uploads_in_progress", ())] == 0
     durations = delta(before, after, "onelake_contents_request_duration_seconds_count")
@@ -106,7 +106,10 @@ def test_a_zero_request_action_is_a_cache_hit(server, folder, lake):
     assert lookups[(("result", "hit"),)] >= 1 and lookups[(("result", "negative"),)] >= 1
     assert (("result", "miss"),) not in lookups
     actions = delta(before, after, "onelake_contents_actions_total")
-    assert actions == {(("action", "get"), ("outcome", "ok")): 1, (("action", "get"), ("outcome", "not_found")): 1}
+    assert actions == {
+        (("action", "get"), ("outcome", "ok"), ("root", "")): 1,
+        (("action", "get"), ("outcome", "not_found"), ("root", "")): 1,
+    }
 
 
 def test_the_broker_and_the_token_are_visible(server):

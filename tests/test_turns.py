@@ -1,4 +1,4 @@
-"""storage.fair_turn: steps that wake together share the event loop's turns.
+"""turns.fair_turn: steps that wake together share the event loop's turns.
 
 Time is a fake clock each step advances by hand, and turns are counted by a callback that runs
 once in every turn of the loop: nothing here depends on how fast the machine is.
@@ -11,8 +11,7 @@ import itertools
 
 import pytest
 
-from onelake_contents.storage import fair_turn
-from onelake_contents.storage.store import TURN_BUDGET, _Turns
+from onelake_contents.turns import TURN_BUDGET, _Turns, fair_turn
 
 
 class FakeClock:

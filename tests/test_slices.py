@@ -1,11 +1,10 @@
-"""storage.in_slices: long builds give the event loop a turn (counted in turns, not in time)."""
+"""turns.in_slices: long builds give the event loop a turn (counted in turns, not in time)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from onelake_contents.storage import in_slices
-from onelake_contents.storage.store import SLICE
+from onelake_contents.turns import SLICE, in_slices
 
 
 async def test_a_long_build_lets_other_tasks_run_between_slices():
