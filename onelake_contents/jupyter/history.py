@@ -278,7 +278,10 @@ class TrashHandler(HistoryHandler):
                     "or the folder it was in is gone (restore that first)",
                 ) from None
             except Stranded as error:
-                raise HTTPError(500, error.message) from None
+                aside = join(split(path)[0], split(error.holder)[1])
+                raise HTTPError(
+                    500, f"Restored as {path_after}, but what held {path} is now at {aside} and could not move back"
+                ) from None
         self.reply({"path": join(split(path)[0], split(restored)[1]), "restored_from": path})
 
     @web.authenticated

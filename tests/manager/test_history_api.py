@@ -445,3 +445,24 @@ def test_named_roots_each_have_versions_and_a_trash_and_the_top_shows_all(lake, 
         assert call(tree, "GET", "versions/nowhere/x.ipynb").status_code == 404
     finally:
         tree.stop()
+
+
+def test_a_holder_that_cannot_come_back_is_named_and_kept(server, lake, folder):
+    path = f"{folder}/n.txt"
+    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "old"}).ok
+    assert server.api("DELETE", path).status_code == 204
+    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "new"}).ok
+    (item,) = call(server, "GET", f"trash/{folder}").json()["items"]
+    # renames: the holder aside, its (absent) versions, the restored file to its new name, its
+    # (absent) versions; then the holder's way back fails on every try
+    script = ["slow"] * 4 + ["503"] * 4
+    lake.set_faults(script=script, slow_seconds=0, operations={"RenamePath"})
+    try:
+        answer = call(server, "POST", f"trash/{item['id']}/restore", json={"name": "other.txt"})
+    finally:
+        lake.clear_faults()
+    assert answer.status_code == 500
+    (holder,) = [p for p in lake.namespace.workspaces[WORKSPACE].nodes if p.startswith(f"{ROOT}/{folder}/.n.txt.")]
+    assert holder.rsplit("/", 1)[1] in answer.json()["message"]
+    assert lake.namespace.workspaces[WORKSPACE].nodes[holder].data == b"new"  # nothing lost
+    assert server.api("GET", f"{folder}/other.txt").json()["content"] == "old"
