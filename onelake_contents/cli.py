@@ -438,8 +438,7 @@ async def _rm(args) -> None:
         try:
             entries = await place.files.listing(place.ol)
         except NotADirectory:
-            await place.files.delete(place.ol, is_dir=False)
-            await place.versions.delete_all(place.ol)
+            await place.versions.remove(place.ol)
         else:
             if entries and not args.recursive:
                 raise CommandError(f"{path} is a folder that is not empty; use -r to delete it with its contents")
@@ -462,15 +461,13 @@ async def _mv(args) -> None:
             await _mv_between_roots(here, there, source, dest)
         else:
             try:
-                moved = await here.files.rename(here.ol, there.ol)
+                await here.versions.move(here.ol, there.ol)
             except AlreadyExists:
                 raise CommandError(f"{dest} already exists", EXIT_FAILED, 409) from None
             except MissingParent:
                 raise CommandError(f"no such folder: {dest.rpartition('/')[0]}", EXIT_FAILED, 404) from None
             except NotFound:
                 raise CommandError(f"no such file or folder: {source}", EXIT_FAILED, 404) from None
-            if moved is None or not moved.is_dir:  # a folder's versions moved with it already
-                await here.versions.move_all(here.ol, there.ol)
     _emit(args, {"source": source, "dest": dest}, f"{source} -> {dest}")
 
 
@@ -492,7 +489,6 @@ async def _mv_between_roots(here: Place, there: Place, source: str, dest: str) -
 
 
 async def _checkpoints(args) -> None:
-    from .lake.content import content_type
     from .lake.versions import NoSuchVersion
 
     path = _refuse_managed(args.path)
@@ -512,10 +508,9 @@ async def _checkpoints(args) -> None:
             _emit(args, item, item["id"])
         else:
             try:
-                blob = await place.versions.read(ol, args.id)
+                await place.versions.restore(ol, args.id)
             except NoSuchVersion:
                 raise CommandError(f"no such checkpoint {args.id} for {path}", EXIT_FAILED, 404) from None
-            await place.files.write(ol, blob.data, content_type(path))
             _emit(args, {"restored": args.id, "path": path}, f"{path} restored to {args.id}")
 
 

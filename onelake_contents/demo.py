@@ -34,10 +34,13 @@ WELCOME_TEXT = (
     "# Welcome to JupyterLab on OneLake\n\n"
     "This folder is `{root}` in the workspace `{workspace}` of a local OneLake emulator.\n"
     "Everything you save here is written to OneLake (the emulator keeps it in `{data_dir}`).\n\n"
-    "Kernels run in a local folder; to read OneLake files from code, use "
-    "`onelake_contents.fs()` (an fsspec filesystem)."
+    "Kernels run in a local folder; the notebook's code reads and writes the files you see here "
+    "through `onelake://` URLs (pandas, pyarrow, DuckDB...), and imports modules kept beside it."
 )
 WELCOME_CODE = "print('hello, OneLake')"
+SAMPLE_TEXT = "`sample.csv` sits beside this notebook in OneLake; the kernel reads it from there:"
+SAMPLE_CODE = 'import pandas\nsales = pandas.read_csv("onelake://sample.csv")\nsales.groupby("region").sum()'
+SAMPLE_CSV = b"region,sales\nnorth,120\nsouth,95\neast,143\nwest,88\n"
 
 
 def default_user() -> str:
@@ -249,7 +252,8 @@ def kernel_metadata() -> dict:
 
 
 def write_welcome(emulator, root: str, data_dir: Path, jupyter_dir: Path) -> None:
-    """A first notebook in a new user's empty folder (written like any other OneLake file): cell
+    """A first notebook in a new user's empty folder, and the sample file it reads (written like
+    any other OneLake file): cell
     ids and bytes as the server writes a notebook, signed with the server's notary (its data in
     `jupyter_dir`), so opening it neither warns, nor shows it untrusted, nor rewrites it."""
     import nbformat
@@ -261,7 +265,13 @@ def write_welcome(emulator, root: str, data_dir: Path, jupyter_dir: Path) -> Non
     if any(path.startswith(root + "/") for path in workspace.nodes):
         return
     text = WELCOME_TEXT.format(root=root, workspace=DEMO_WORKSPACE, data_dir=data_dir)
-    nb = new_notebook(cells=[new_markdown_cell(text), new_code_cell(WELCOME_CODE)], metadata=kernel_metadata())
+    cells = [
+        new_markdown_cell(text),
+        new_code_cell(WELCOME_CODE),
+        new_markdown_cell(SAMPLE_TEXT),
+        new_code_cell(SAMPLE_CODE),
+    ]
+    nb = new_notebook(cells=cells, metadata=kernel_metadata())
     notary = NotebookNotary(data_dir=str(jupyter_dir))
     try:
         notary.sign(nb)
@@ -269,6 +279,7 @@ def write_welcome(emulator, root: str, data_dir: Path, jupyter_dir: Path) -> Non
         notary.store.close()
     data = nbformat.writes(nb, version=nbformat.NO_CONVERT).encode("utf-8")
     namespace.write_file(workspace, f"{root}/Welcome.ipynb", data)
+    namespace.write_file(workspace, f"{root}/sample.csv", SAMPLE_CSV)
 
 
 def _wait_ready(stack: DemoStack, status_url: str, timeout: float = 120) -> None:

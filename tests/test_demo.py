@@ -72,7 +72,7 @@ def test_demo_serves_keeps_secrets_private_meets_the_cli_and_stops_on_sigterm(tm
             timeout=60,
         )
         assert listed.returncode == 0, listed.stderr
-        assert [e["name"] for e in json.loads(listed.stdout)] == ["Welcome.ipynb"]
+        assert [e["name"] for e in json.loads(listed.stdout)] == ["Welcome.ipynb", "sample.csv"]
         scratch = Path(f"/proc/{lab}/cwd").resolve()  # the lab runs in its temporary folder
         assert scratch.is_dir()
         demo.send_signal(signal.SIGTERM)

@@ -43,7 +43,13 @@ def test_the_readmes_kernel_example_runs_in_a_kernel_of_the_demo(tmp_path):
         code += "print('LISTED', sorted(p.rsplit('/', 1)[-1] for p in fs.ls(onelake_contents.notebook_dir())))\n"
         printed = run_in_kernel(server, "Untitled.ipynb", code, timeout=60)
         assert "ROWS 2 SUM 42" in printed
-        assert "LISTED ['Untitled.ipynb', 'Welcome.ipynb', 'data.csv']" in printed
+        assert "LISTED ['Untitled.ipynb', 'Welcome.ipynb', 'data.csv', 'sample.csv']" in printed
+        # the Welcome notebook's sample cell, as shipped, in the same kind of kernel
+        welcome = session.get(f"{url}/api/contents/Welcome.ipynb", timeout=60).json()["content"]
+        sample = welcome["cells"][-1]["source"]
+        assert "onelake://sample.csv" in sample
+        shown = run_in_kernel(server, "Welcome.ipynb", sample.replace("sales.groupby", "print(sales.groupby") + ")")
+        assert "north" in shown and "143" in shown  # the east row, read from OneLake
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=60)

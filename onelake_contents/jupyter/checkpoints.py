@@ -17,7 +17,7 @@ from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Async
 from tornado.web import HTTPError
 from traitlets import Int
 
-from ..lake.content import content_type
+from ..lake.files import IsADirectory
 from ..lake.versions import NoSuchVersion, Versions
 from ..paths import in_checkpoint_dir, is_hidden
 from ..storage import Blob, Entry, NotFound
@@ -86,14 +86,14 @@ class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
 
     async def restore_checkpoint(self, contents_mgr, checkpoint_id, path):
         """The file's content becomes the version's (a conditional save, like the user's own)."""
-        blob = await self._read(checkpoint_id, path)
         versions, ol = self._at(path)
-        files = versions.files
         with http_errors(path, self.log):
-            current = await files.entry(ol)
-            if current is not None and current.is_dir:
-                raise HTTPError(400, f"{path} is a directory")
-            await files.write(ol, blob.data, content_type(path), overwrite_changes=self.parent.last_writer_wins)
+            try:
+                await versions.restore(ol, checkpoint_id, overwrite_changes=self.parent.last_writer_wins)
+            except NoSuchVersion:
+                raise HTTPError(404, f"No such checkpoint {checkpoint_id} for {path}") from None
+            except IsADirectory:
+                raise HTTPError(400, f"{path} is a directory") from None
 
     # ---- jupyter_server's generic checkpoints: checkpoints as content models ------------------
     async def get_notebook_checkpoint(self, checkpoint_id, path):

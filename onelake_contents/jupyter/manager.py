@@ -721,7 +721,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             except HTTPError as error:
                 if error.status_code != 409:
                     raise
-                self._lake(path).cache.forget(self._ol(path))  # someone took the name meanwhile: list again
+                self._lake(path).forget(self._ol(path))  # someone took the name meanwhile: list again
         raise HTTPError(409, f"Could not find a free name in {path}")
 
     @observed("copy")

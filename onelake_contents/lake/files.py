@@ -246,8 +246,76 @@ class LakeFiles:
             return None
         return self.ledger.held(path, hit.etag)
 
-    async def stream(self, path: str, offset: int, length: int | None):
+    async def stream(self, path: str, offset: int = 0, length: int | None = None):
+        """The entry and an iterator of the bytes of a range (4 MiB pieces at most in memory)."""
         return await self.store.stream(path, offset, length)
+
+    async def described(self, path: str) -> tuple[Entry, dict[str, str]]:
+        """A path's entry and metadata, asked of OneLake now (one HEAD)."""
+        return await self.store.stat(path)
+
+    async def everything_in(self, path: str) -> list[Entry]:
+        """Every file and folder below `path`, at any depth (one recursive listing per 5,000)."""
+        return await self.store.list_tree(path)
+
+    async def read_once(self, path: str, *, max_bytes: int | None = None) -> Blob:
+        """A file's bytes, kept nowhere (a version's, read for a restore or a diff); TooLarge
+        over `max_bytes`."""
+        return await self.store.read(path, max_bytes=max_bytes)
+
+    def cached_listing(self, path: str) -> list[Entry] | None:
+        """A folder's listing while fresh in the cache, else None (no request)."""
+        return self.cache.listing(path)
+
+    def forget(self, path: str) -> None:
+        """Forget what is known of `path` (the next action asks OneLake again)."""
+        self.cache.forget(path)
+
+    async def list_now(self, path: str) -> list[Entry]:
+        """A folder's entries as OneLake has them now (a housekeeping sweep; nothing cached)."""
+        return await self.store.list_dir(path)
+
+    # ---- staged files: uploads ------------------------------------------------------------------
+    async def stage_block(self, path: str, block_id: str, data: bytes) -> None:
+        """A block of `path`, invisible until committed (OneLake discards blocks never committed)."""
+        await self.store.stage_block(path, block_id, data)
+
+    async def publish_staged(
+        self, staging: str, target: str, blocks: list[str], *, digest: str, size: int, content_type: str | None
+    ) -> Entry:
+        """The staged blocks committed as the file `staging`, then moved over `target` in one
+        rename: `target` holds the old file or the whole new one, never half. A rename whose
+        answer was lost is recognised by the write id it carries (the ledger's rule); a publish that
+        fails leaves no committed staging file behind."""
+        write_id = new_write_id()
+        self.ledger.expect(target, write_id)
+        cached = self.known(target)
+        staged = await self.store.commit_blocks(
+            staging, blocks, metadata=write_metadata(digest, write_id), content_type=content_type
+        )
+        try:
+            etag = await self.store.rename(staging, target, overwrite=True)
+        except NotFound:
+            landed, metadata = await self.store.stat(target)
+            if not self.ledger.landed(metadata, write_id):
+                raise
+            etag = landed.etag
+        except StoreError:
+            await self.discard(staging)
+            raise
+        created = cached.created if isinstance(cached, Entry) else staged.created
+        entry = Entry(target, False, size, staged.last_modified, created, etag or staged.etag)
+        self.ledger.settled(target)
+        self.cache.put(entry)
+        self.ledger.remember_version(target, entry, write_id)
+        return entry
+
+    async def discard(self, path: str) -> None:
+        """Delete a file of ours that must not stay (a staged upload); a failure is only logged."""
+        try:
+            await self.store.delete(path, recursive=False)
+        except StoreError as error:
+            self.log.warning("Could not remove %s: %s", path, error.message)
 
     # ---- writing -------------------------------------------------------------------------------
     async def write(
@@ -472,7 +540,7 @@ class LakeFiles:
     async def copy_tree(self, source: str, dest: str, *, max_bytes: int, skip: Callable[[str], bool]) -> Entry:
         """Copy a directory: one listing plus two requests per file, at most `max_bytes` in all;
         paths (relative to `source`) for which `skip` is true are left out."""
-        tree = await self.store.list_tree(source)
+        tree = await self.everything_in(source)
         total = sum(e.size for e in tree if not e.is_dir)
         if total > max_bytes:
             raise TooLarge(f"{source} holds {total} bytes", status=413, size=total)
@@ -501,7 +569,7 @@ class LakeFiles:
         server), else streamed through it one 4 MiB piece at a time, staged as blocks and
         committed at once. Either way `dest` appears whole or not at all (AlreadyExists when
         something is there). The copy carries the source's content hash and a write id of ours."""
-        _, found = await other.store.stat(source)
+        _, found = await other.described(source)
         write_id = new_write_id()
         metadata = {
             WRITE_METADATA: write_id,
@@ -521,7 +589,7 @@ class LakeFiles:
     async def _copy_through(self, other: LakeFiles, source: str, dest: str, metadata: dict[str, str]) -> Entry:
         if self.cache.lookup(dest) is not MISSING and await self.entry(dest) is not None:
             raise AlreadyExists(f"already exists in OneLake: {dest}", "BlobAlreadyExists", 409)
-        _, chunks = await other.store.stream(source)
+        _, chunks = await other.stream(source)
         blocks = []
         async for chunk in chunks:
             blocks.append(f"{len(blocks):08d}")
@@ -536,7 +604,7 @@ class LakeFiles:
         """A folder of another root copied to the new folder `dest` here, with everything in it
         (checkpoint folders too): one listing, then its folders made and its files copied by
         OneLake, eight at a time; at most `max_bytes` in all when given (TooLarge, nothing made)."""
-        tree = await other.store.list_tree(source)
+        tree = await other.everything_in(source)
         total = sum(e.size for e in tree if not e.is_dir)
         if max_bytes is not None and total > max_bytes:
             raise TooLarge(f"{source} holds {total} bytes", status=413, size=total)
@@ -553,6 +621,20 @@ class LakeFiles:
 
         await asyncio.gather(*(copy_one(item) for item in tree if not item.is_dir))
         return root
+
+    # ---- soft delete: the trash ----------------------------------------------------------------
+    async def deleted_below(self, folder: str):
+        """What OneLake's soft delete keeps below `folder` (one request per 5,000 deletions)."""
+        return await self.store.list_deleted(folder)
+
+    async def undelete(self, path: str, deletion_id: str | None) -> None:
+        """One deletion of `path` back where it was (one request); the parent's listing and what
+        was held of the path are forgotten, whatever the answer."""
+        try:
+            await self.store.undelete(path, deletion_id)
+        finally:
+            self.cache.forget(path.rpartition("/")[0])
+            self.ledger.forget(path)
 
     def clear_caches(self) -> None:
         """Forget everything known about OneLake (the next action asks it again)."""

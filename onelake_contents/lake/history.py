@@ -40,7 +40,7 @@ class History:
         """One version's bytes and entry (one GET); `CURRENT`: the file's own. NoSuchVersion,
         TooLarge over `max_bytes`."""
         if version_id == CURRENT:
-            blob = await self.files.store.read(path, max_bytes=max_bytes)
+            blob = await self.files.read_once(path, max_bytes=max_bytes)
             if blob.entry.is_dir:
                 raise IsADirectory(f"{path} is a directory")
             return blob
@@ -48,7 +48,7 @@ class History:
         if version is None:
             raise NoSuchVersion(f"no version {version_id!r} of {path}")
         try:
-            return await self.files.store.read(version, max_bytes=max_bytes)
+            return await self.files.read_once(version, max_bytes=max_bytes)
         except NotFound:
             raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
 

@@ -111,7 +111,7 @@ class Trash:
         """What was deleted anywhere below `folder` and can still be restored, newest first: one
         request per 5,000 deletions. Versions are never items of their own; hidden paths (below
         `folder`) are left out unless `hidden`."""
-        found = await self.files.store.list_deleted(folder)
+        found = await self.files.deleted_below(folder)
         versions: dict[str, list[Deleted]] = {}
         items: list[Deleted] = []
         for deleted in found:
@@ -183,11 +183,9 @@ class Trash:
 
     async def _undelete(self, path: str, deletion_id: str | None) -> None:
         try:
-            await self.files.store.undelete(path, deletion_id)
+            await self.files.undelete(path, deletion_id)
         except AlreadyExists:
             raise NameTaken(f"{path} exists: restore it under another name", status=409) from None
-        finally:
-            self._forget(path)
 
     async def _undelete_versions(self, path: str, versions_id: str | None) -> None:
         """The versions come back with the file when they can (the file matters more: a versions
@@ -195,10 +193,9 @@ class Trash:
         if versions_id is None:
             return
         try:
-            await self.files.store.undelete(version_folder(path), versions_id)
+            await self.files.undelete(version_folder(path), versions_id)
         except (AlreadyExists, NotFound) as error:
             self.log.warning("The versions of %s stay in the trash: %s", path, error.message)
-        self._forget(version_folder(path))
 
     async def _aside(self, path: str) -> str | None:
         """Move what holds `path` (and its versions) to a hidden name beside it; None if nothing does."""
@@ -218,8 +215,3 @@ class Trash:
         except StoreError as error:
             raise Stranded(f"{path} was moved aside to {holder} and could not come back: {error}", holder) from None
         await self.files.replace_folder(version_folder(holder), version_folder(path))
-
-    def _forget(self, path: str) -> None:
-        # the parent's listing lacks what came back: ask OneLake again
-        self.files.cache.forget(split(path)[0])
-        self.files.ledger.forget(path)

@@ -27,8 +27,7 @@ from typing import Any
 
 from .. import metrics
 from ..paths import CHECKPOINT_DIR, split
-from ..storage import Changed, Entry, NotFound, StoreError, TooLarge
-from .ledger import new_write_id, write_metadata
+from ..storage import Changed, Entry, StoreError, TooLarge
 
 UPLOAD_DIR = ".onelake-uploads~"
 UPLOAD_BLOCK = 4 * 1024 * 1024
@@ -136,7 +135,7 @@ class Uploads:
         """The bytes an earlier upload published, staged again (read in pieces of at most 4 MiB),
         unless the file changed since: then there is nothing of ours to append to."""
         published, upload.continues = upload.continues, None
-        entry, chunks = await self.files.store.stream(upload.target)
+        entry, chunks = await self.files.stream(upload.target)
         if entry.etag != published.etag:
             await chunks.aclose()
             raise Changed(f"{upload.target} changed in OneLake since its upload was published", status=412)
@@ -147,49 +146,23 @@ class Uploads:
         if upload.size + len(data) > self.max_bytes:
             raise TooLarge(f"{upload.target} is larger than the {self.max_bytes}-byte upload limit", status=413)
         block = block_id(len(upload.blocks))
-        await self.files.store.stage_block(upload.staging, block, data)
+        await self.files.stage_block(upload.staging, block, data)
         upload.add(block, data)
         metrics.count_upload(len(data))
 
     async def publish(self, upload: StagedUpload, content_type: str | None) -> Entry:
         """Commit the staged blocks and move them over the target in one rename."""
-        files, target = self.files, upload.target
-        self.drop(target)
-        write_id = new_write_id()
-        files.ledger.expect(target, write_id)
-        cached = files.known(target)
-        staged = await files.store.commit_blocks(
+        self.drop(upload.target)
+        entry = await self.files.publish_staged(
             upload.staging,
+            upload.target,
             upload.blocks,
-            metadata=write_metadata(upload.digest.hexdigest(), write_id),
+            digest=upload.digest.hexdigest(),
+            size=upload.size,
             content_type=content_type,
         )
-        try:
-            etag = await files.store.rename(upload.staging, target, overwrite=True)
-        except NotFound:
-            # an earlier try of the publishing rename landed and its answer was lost?
-            landed, metadata = await files.store.stat(target)
-            if not files.ledger.landed(metadata, write_id):
-                raise
-            etag = landed.etag
-        except StoreError:
-            # not published (a folder in the way, access denied...): the committed staging file
-            # would otherwise wait for a sweep; it goes now
-            await self._discard(upload.staging)
-            raise
-        created = cached.created if isinstance(cached, Entry) else staged.created
-        entry = Entry(target, False, upload.size, staged.last_modified, created, etag or staged.etag)
-        files.ledger.settled(target)
-        files.cache.put(entry)
-        files.ledger.remember_version(target, entry, write_id)
-        self._published[target] = (entry, time.monotonic())
+        self._published[upload.target] = (entry, time.monotonic())
         return entry
-
-    async def _discard(self, staging: str) -> None:
-        try:
-            await self.files.store.delete(staging, recursive=False)
-        except StoreError as error:
-            self.files.log.warning("Could not remove the staged upload %s: %s", staging, error.message)
 
     def expire(self) -> None:
         deadline = time.monotonic() - self.timeout
@@ -206,21 +179,18 @@ class Uploads:
         if folder in self._swept:
             return
         self._swept.add(folder)
-        store, log, timeout = self.files.store, self.files.log, self.timeout
+        files, timeout = self.files, self.timeout
 
         async def sweep() -> None:
             try:
-                entries = await store.list_dir(folder)
+                entries = await files.list_now(folder)
             except StoreError:
                 return
             cutoff = datetime.now(UTC) - timedelta(seconds=timeout)
             for entry in entries:
                 if not entry.is_dir and entry.last_modified < cutoff:
-                    log.info("Removing the abandoned staged upload %s", entry.path)
-                    try:
-                        await store.delete(entry.path, recursive=False)
-                    except StoreError:
-                        pass
+                    files.log.info("Removing the abandoned staged upload %s", entry.path)
+                    await files.discard(entry.path)
 
         task = asyncio.get_running_loop().create_task(sweep())
         self._background.add(task)

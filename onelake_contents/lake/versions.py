@@ -81,7 +81,7 @@ class Versions:
         if data is None:
             blob = self.files.held_current(path)
             if blob is None:
-                blob = await self.files.store.read(path)
+                blob = await self.files.read_once(path)
                 if blob.entry.is_dir:
                     raise IsADirectory(f"{path} is a directory")
             data = blob.data
@@ -92,7 +92,7 @@ class Versions:
         entry = await self.files.write_new(version_path(path, new_version_id()), data, content_type(path))
         self._latest[path] = (digest, entry)
         self._has_version.add(path)
-        listing = self.files.cache.listing(version_folder(path))
+        listing = self.files.cached_listing(version_folder(path))
         if listing is not None:
             await self._prune(oldest_first(listing))
         return entry
@@ -117,7 +117,7 @@ class Versions:
         if version is None:
             raise NoSuchVersion(f"no version {version_id!r} of {path}")
         try:
-            return await self.files.store.read(version)
+            return await self.files.read_once(version)
         except NotFound:
             raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
 
@@ -125,11 +125,8 @@ class Versions:
         version = version_path(path, version_id)
         if version is None:
             raise NoSuchVersion(f"no version {version_id!r} of {path}")
-        try:
-            await self.files.store.delete(version, recursive=False)
-        except NotFound:
-            raise NoSuchVersion(f"no version {version_id!r} of {path}") from None
-        self.files.cache.removed(version)
+        if not await self.files.delete_if_there(version, is_dir=False):
+            raise NoSuchVersion(f"no version {version_id!r} of {path}")
         self._has_version.discard(path)  # it may have been the last one: the next save asks again
         self._latest.pop(path, None)
 
@@ -159,3 +156,26 @@ class Versions:
                 digest,
                 Entry(moved, False, entry.size, entry.last_modified, entry.created, entry.etag),
             )
+
+    # ---- a file with its versions: what the manager's checkpoints and the command line share ----
+    async def restore(self, path: str, version_id: str, *, overwrite_changes: bool = False) -> Entry:
+        """The file's content becomes the version's: a save like the user's own (conditional on
+        the version of the file this server last saw, unless `overwrite_changes`). Two requests."""
+        blob = await self.read(path, version_id)
+        current = await self.files.entry(path)
+        if current is not None and current.is_dir:
+            raise IsADirectory(f"{path} is a directory")
+        return await self.files.write(path, blob.data, content_type(path), overwrite_changes=overwrite_changes)
+
+    async def remove(self, path: str) -> None:
+        """A file and its versions (a request each)."""
+        await self.files.delete(path, is_dir=False)
+        await self.delete_all(path)
+
+    async def move(self, source: str, dest: str) -> Entry | None:
+        """A file with its versions, or a folder (its files' versions go with it in the same
+        request), renamed within its root: one request, plus one for a file's versions."""
+        moved = await self.files.rename(source, dest)
+        if moved is None or not moved.is_dir:
+            await self.move_all(source, dest)
+        return moved
