@@ -30,6 +30,7 @@ from ..storage import (
     StoreError,
     TooLarge,
 )
+from ..storage.deleted import Deleted
 from ..turns import off_the_loop
 from .cache import MISSING, MetadataCache
 from .content import HASH_METADATA, WRITE_METADATA, content_type, sha256
@@ -623,7 +624,7 @@ class LakeFiles:
         return root
 
     # ---- soft delete: the trash ----------------------------------------------------------------
-    async def deleted_below(self, folder: str):
+    async def deleted_below(self, folder: str) -> list[Deleted]:
         """What OneLake's soft delete keeps below `folder` (one request per 5,000 deletions)."""
         return await self.store.list_deleted(folder)
 
