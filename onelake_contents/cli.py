@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints.add_argument("action", choices=["list", "create", "restore"])
     checkpoints.add_argument("path")
     checkpoints.add_argument("id", nargs="?")
+    versions = verbs.add_parser("versions", parents=[common], help="a file's version history (newest first)")
+    versions.add_argument("action", choices=["list", "show", "diff", "restore"])
+    versions.add_argument("path")
+    versions.add_argument("id", nargs="?", help="a version id (see `versions list`)")
+    versions.add_argument("other", nargs="?", default="current", help="diff: the other side (default: current)")
+    versions.add_argument("--copy", action="store_true", help="restore: as a new file beside it")
+    versions.add_argument("--name", help="restore --copy: the new file's name")
+    trash = verbs.add_parser("trash", parents=[common], help="deleted files and folders OneLake still keeps")
+    trash.add_argument("action", choices=["list", "restore"])
+    trash.add_argument("target", nargs="?", default="", help="list: a folder (default: the root); restore: an id")
+    trash.add_argument("--name", help="restore: a new name, when the old one is taken")
+    trash.add_argument("-a", "--all", action="store_true", help="list: hidden files too")
     configure = verbs.add_parser("configure", parents=[common], help="save settings to the config file")
     configure.add_argument("--file", help="where (default $ONELAKE_CONFIG or ~/.config/onelake-contents/config.json)")
     # the demo runs its own OneLake: none of the connection flags applies to it
@@ -502,6 +514,126 @@ async def _checkpoints(args) -> None:
             _emit(args, {"restored": args.id, "path": path}, f"{path} restored to {args.id}")
 
 
+# the most a version restore holds in memory (the version and the current content)
+RESTORE_MAX_BYTES = 1024 * 1024 * 1024
+
+
+def _version_row(entry) -> dict:
+    return {"id": entry.name, "last_modified": entry.last_modified, "size": entry.size}
+
+
+async def _versions(args) -> None:
+    """`versions list|show|diff|restore PATH [ID]` on lake.history, as the server's history API."""
+    from .lake.history import CURRENT, History, notebook_text, text_diff
+    from .lake.versions import NoSuchVersion
+
+    path = _refuse_managed(args.path)
+    if not path:
+        raise CommandError("the root folder has no versions", EXIT_USAGE, 400)
+    if args.action != "list" and not args.id:
+        raise CommandError(f"{args.action} needs a version id (see `versions list`)", EXIT_USAGE)
+    if args.name is not None:
+        _new_name(join(path.rpartition("/")[0], args.name), renamed=False)
+    async with _session(args) as session:
+        place = session.at(path)
+        ol, history = place.ol, History(place.versions)
+        try:
+            if args.action == "list":
+                rows = [_version_row(v) for v in await history.list(ol)]
+                if not rows and await place.files.entry(ol) is None:
+                    raise CommandError(f"no such file: {path}", EXIT_FAILED, 404)
+                text = "\n".join(f"{r['id']}  {r['last_modified']:%Y-%m-%d %H:%M:%S}  {r['size']:>10}" for r in rows)
+                _emit(args, rows, text)
+            elif args.action == "show":
+                blob = await history.read(ol, args.id)
+                if args.json:
+                    text = blob.data.decode("utf-8", errors="replace")
+                    _emit(args, {**_version_row(blob.entry), "id": args.id, "path": path, "content": text}, "")
+                else:
+                    sys.stdout.buffer.write(blob.data)
+                    sys.stdout.flush()
+            elif args.action == "diff":
+                base, remote = await history.read(ol, args.id), await history.read(ol, args.other)
+                render = notebook_text if path.endswith(".ipynb") else bytes
+                diff = text_diff(render(base.data), render(remote.data), f"{path}@{args.id}", f"{path}@{args.other}")
+                if diff is None:
+                    raise CommandError(f"{path}: binary content, no line-by-line diff", EXIT_FAILED, 400)
+                _emit(args, {"path": path, "base": args.id, "remote": args.other, "diff": diff}, diff.rstrip("\n"))
+            elif args.copy:
+                entry = await history.restore_copy(ol, args.id, args.name)
+                copy = join(path.rpartition("/")[0], entry.name)
+                _emit(args, {"restored": args.id, "path": copy}, f"{path}@{args.id} -> {copy}")
+            else:
+                if args.id == CURRENT:
+                    raise CommandError("restore needs a version id, not `current`", EXIT_USAGE)
+                _, kept = await history.restore(ol, args.id, max_bytes=RESTORE_MAX_BYTES)
+                _emit(
+                    args,
+                    {"restored": args.id, "path": path, "kept": kept.name},
+                    f"{path} restored to {args.id} (what it held is version {kept.name})",
+                )
+        except NoSuchVersion:
+            raise CommandError(f"no version {args.id} of {path}", EXIT_FAILED, 404) from None
+
+
+async def _trash(args) -> None:
+    """`trash list [FOLDER]` (newest first) and `trash restore ID [--name NEW]` on lake.trash."""
+    from .lake.trash import NameTaken, Trash, item_token, parse_token
+    from .storage import NotFound
+
+    if args.action == "list":
+        folder = _refuse_managed(args.target)
+        async with _session(args) as session:
+            place = session.at(folder)
+            rows = []
+            for item in await Trash(place.files).list(place.ol, hidden=args.all):
+                where = join(folder, item.path[len(place.ol) + 1 :])
+                rows.append(
+                    {
+                        "id": item_token(where, item.deletion_id, item.versions_id),
+                        "path": where,
+                        "type": "directory" if item.is_dir else "notebook" if where.endswith(".ipynb") else "file",
+                        "size": item.size,
+                        "deleted": item.deleted,
+                        "remaining_days": item.remaining_days,
+                        "has_versions": item.versions_id is not None,
+                    }
+                )
+        text = "\n".join(
+            f"{r['deleted']:%Y-%m-%d %H:%M:%S}  {r['remaining_days'] if r['remaining_days'] is not None else '?':>3}d "
+            f"{r['size']:>10}  {r['path']}{'/' if r['type'] == 'directory' else ''}  {r['id']}"
+            for r in rows
+        )
+        _emit(args, rows, text)
+        return
+    try:
+        where, deletion_id, versions_id = parse_token(args.target)
+    except ValueError as error:
+        raise CommandError(str(error), EXIT_USAGE, 400) from None
+    where = _refuse_managed(where)
+    if not where or (is_hidden(where) and not args.all):
+        raise CommandError(f"not a trash item of yours: {args.target}", EXIT_USAGE, 404)
+    target = None
+    if args.name:
+        if "/" in args.name or is_hidden(args.name):
+            raise CommandError("the new name is a plain, visible name (no '/', no leading '.')", EXIT_USAGE, 400)
+        target = _new_name(join(where.rpartition("/")[0], args.name), renamed=True)
+    async with _session(args) as session:
+        place = session.at(where)
+        try:
+            restored = await Trash(place.files).restore(
+                place.ol, deletion_id, versions_id, to=session.at(target).ol if target else None
+            )
+        except NameTaken:
+            raise CommandError(f"{where} exists: restore it with --name NEW", EXIT_FAILED, 409) from None
+        except NotFound:
+            raise CommandError(
+                f"OneLake keeps no such deletion of {where} (restored already, or past its retention)", EXIT_FAILED, 404
+            ) from None
+    path = join(where.rpartition("/")[0], restored.rpartition("/")[2])
+    _emit(args, {"restored": path}, f"restored {path}")
+
+
 def _configure(args) -> None:
     values = {k: v for k, v in _explicit(args).items() if v}
     path = Path(args.file).expanduser() if args.file else config.config_file_path()
@@ -647,7 +779,15 @@ def _run(args) -> int:
 
         if args.verb == "check":
             return asyncio.run(_check(args))
-        action = {"get": _get, "put": _put, "rm": _rm, "mv": _mv, "checkpoints": _checkpoints}[args.verb]
+        action = {
+            "get": _get,
+            "put": _put,
+            "rm": _rm,
+            "mv": _mv,
+            "checkpoints": _checkpoints,
+            "versions": _versions,
+            "trash": _trash,
+        }[args.verb]
         asyncio.run(action(args))
         return EXIT_OK
     except CommandError as error:

@@ -110,6 +110,11 @@ class AccessPolicy:
                 raise denied()
         return None
 
+    def reader(self, principal: Principal) -> Filter | None:
+        """What `principal` may read (None: everything). Soft-deleted paths are listed only to
+        those who may read them: the folders above a granted one do not count."""
+        return None if principal.admin else _Rules(principal.name).readable
+
 
 class _Rules:
     """The two roles of one Viewer, on workspace-relative paths (`<item>/Files/...`)."""

@@ -6,6 +6,8 @@ Sources: Azure Storage REST reference for each operation; Microsoft Learn "OneLa
 from __future__ import annotations
 
 import base64
+import json
+from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -30,6 +32,7 @@ from .state import (
     MAX_BLOCK_BYTES,
     MAX_PUT_BLOB_BYTES,
     Conditions,
+    Deletion,
     Node,
     Pending,
     StorageError,
@@ -41,87 +44,133 @@ from .state import (
 
 class BlobOperations(Operations):
     async def op_ListBlobs(self, call: Call) -> web.Response:
+        """List Blobs; `include=deleted` adds the soft-deleted paths (as Azure lists them on a
+        hierarchical namespace: the deleted path only, not what was below a deleted directory,
+        with `Deleted`, `DeletionId`, `DeletedTime` and `RemainingRetentionDays`), and
+        `showonly=deleted` lists only those. Several deletions of one name are listed oldest first."""
         ws = self._ws(call)
         q = call.query
-        if q.get("showonly"):
-            raise StorageError(400, "UnsupportedQueryParameter", "Soft-deleted paths are not emulated.")
+        showonly = q.get("showonly")
+        if showonly not in (None, "", "deleted"):
+            raise StorageError(400, "InvalidQueryParameterValue", f"showonly={showonly} is not supported by OneLake.")
         prefix = q.get("prefix", "")
         delimiter = q.get("delimiter") or None
         max_results = min(positive_int(q.get("maxresults"), MAX_LIST_RESULTS, "maxresults"), MAX_LIST_RESULTS)
         include = set(filter(None, q.get("include", "").split(",")))
-        marker = decode_marker(q["marker"]) if q.get("marker") else ""
+        marker = _decode_position(q["marker"]) if q.get("marker") else ("", -1)
         visible = call.visible or (lambda name: True)
-        names = sorted(n for n in ws.nodes if n.startswith(prefix) and n >= marker and visible(n))
-        items: list[tuple[str, bool]] = []  # (name, is_prefix)
+        listed: list[tuple[str, int, Deletion | None]] = []  # (name, rank, deletion): live first, then deletions
+        if showonly != "deleted":
+            listed += [(n, 0, None) for n in ws.nodes if n.startswith(prefix) and visible(n)]
+        if showonly == "deleted" or "deleted" in include:
+            readable = call.readable or (lambda name: True)  # a deletion shows only to who may read it
+            ranks: dict[str, int] = {}
+            for deletion in self.namespace.deletions(ws):
+                if deletion.path.startswith(prefix) and readable(deletion.path):
+                    ranks[deletion.path] = ranks.get(deletion.path, 0) + 1
+                    listed.append((deletion.path, ranks[deletion.path], deletion))
+        listed = sorted((item for item in listed if item[:2] > marker), key=lambda item: item[:2])
+        items: list[tuple[str, Deletion | None] | str] = []  # a blob, or a prefix (str)
         next_marker = None
         seen_prefixes: set[str] = set()
-        for name in names:
+        for name, rank, deletion in listed:
             rest = name[len(prefix) :]
             if delimiter and delimiter in rest:
                 blob_prefix = prefix + rest[: rest.index(delimiter) + len(delimiter)]
                 if blob_prefix in seen_prefixes:
                     continue
-                item = (blob_prefix, True)
+                item, position = blob_prefix, (blob_prefix, -1)
             else:
-                item = (name, False)
+                item, position = (name, deletion), (name, rank)
             if len(items) == max_results:
-                next_marker = item[0]
+                next_marker = _encode_position(position)
                 break
-            if item[1]:
-                seen_prefixes.add(item[0])
+            if isinstance(item, str):
+                seen_prefixes.add(item)
             items.append(item)
         out = [
             '<?xml version="1.0" encoding="utf-8"?>',
             f'<EnumerationResults ServiceEndpoint="{escape(str(call.request.url.origin()))}/" ContainerName="{escape(ws.name)}">',
             f"<Prefix>{escape(prefix)}</Prefix>",
         ]
-        if marker:
+        if q.get("marker"):
             out.append(f"<Marker>{escape(q['marker'])}</Marker>")
         out.append(f"<MaxResults>{max_results}</MaxResults>")
         if delimiter:
             out.append(f"<Delimiter>{escape(delimiter)}</Delimiter>")
         out.append("<Blobs>")
-        for name, is_prefix in items:
-            if is_prefix:
-                out.append(f"<BlobPrefix><Name>{escape(name)}</Name></BlobPrefix>")
-                continue
-            node = ws.nodes[name]
-            props = [
-                f"<Creation-Time>{http_date(node.created)}</Creation-Time>",
-                f"<Last-Modified>{http_date(node.modified)}</Last-Modified>",
-                f"<Etag>{node.etag}</Etag>",
-                f"<ResourceType>{'directory' if node.is_dir else 'file'}</ResourceType>",
-                f"<Content-Length>{node.size}</Content-Length>",
-                f"<Content-Type>{escape(node.content_settings.get('content_type', 'application/octet-stream'))}</Content-Type>",
-            ]
-            if node.content_md5:
-                props.append(f"<Content-MD5>{base64.b64encode(node.content_md5).decode()}</Content-MD5>")
-            props += [
-                "<BlobType>BlockBlob</BlobType>",
-                "<LeaseStatus>unlocked</LeaseStatus>",
-                "<LeaseState>available</LeaseState>",
-                "<ServerEncrypted>true</ServerEncrypted>",
-            ]
-            blob = [f"<Blob><Name>{escape(name)}</Name><Properties>{''.join(props)}</Properties>"]
-            if "metadata" in include:
-                metadata = dict(node.metadata)
-                if node.is_dir:
-                    metadata["hdi_isfolder"] = "true"
-                blob.append(
-                    "<Metadata>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in metadata.items()) + "</Metadata>"
-                )
-            blob.append("</Blob>")
-            out.append("".join(blob))
+        for item in items:
+            if isinstance(item, str):
+                out.append(f"<BlobPrefix><Name>{escape(item)}</Name></BlobPrefix>")
+            else:
+                name, deletion = item
+                node = deletion.root if deletion is not None else ws.nodes[name]
+                out.append(self._blob_xml(name, node, deletion, "metadata" in include))
         out.append("</Blobs>")
-        out.append(f"<NextMarker>{encode_marker(next_marker) if next_marker else ''}</NextMarker>")
+        out.append(f"<NextMarker>{next_marker or ''}</NextMarker>")
         out.append("</EnumerationResults>")
         return web.Response(body="".join(out).encode(), content_type="application/xml", charset="utf-8")
+
+    def _blob_xml(self, name: str, node: Node, deletion: Deletion | None, with_metadata: bool) -> str:
+        props = [
+            f"<Creation-Time>{http_date(node.created)}</Creation-Time>",
+            f"<Last-Modified>{http_date(node.modified)}</Last-Modified>",
+            f"<Etag>{node.etag}</Etag>",
+            f"<ResourceType>{'directory' if node.is_dir else 'file'}</ResourceType>",
+            f"<Content-Length>{node.size}</Content-Length>",
+            f"<Content-Type>{escape(node.content_settings.get('content_type', 'application/octet-stream'))}</Content-Type>",
+        ]
+        if node.content_md5:
+            props.append(f"<Content-MD5>{base64.b64encode(node.content_md5).decode()}</Content-MD5>")
+        props += [
+            "<BlobType>BlockBlob</BlobType>",
+            "<LeaseStatus>unlocked</LeaseStatus>",
+            "<LeaseState>available</LeaseState>",
+            "<ServerEncrypted>true</ServerEncrypted>",
+        ]
+        head = f"<Name>{escape(name)}</Name>"
+        if deletion is not None:
+            head += f"<Deleted>true</Deleted><DeletionId>{deletion.id}</DeletionId>"
+            props += [
+                f"<DeletedTime>{http_date(deletion.deleted)}</DeletedTime>",
+                f"<RemainingRetentionDays>{deletion.remaining_days(self.namespace.now())}</RemainingRetentionDays>",
+            ]
+        blob = [f"<Blob>{head}<Properties>{''.join(props)}</Properties>"]
+        if with_metadata:
+            metadata = dict(node.metadata)
+            if node.is_dir:
+                metadata["hdi_isfolder"] = "true"
+            blob.append("<Metadata>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in metadata.items()) + "</Metadata>")
+        blob.append("</Blob>")
+        return "".join(blob)
+
+    async def op_UndeleteBlob(self, call: Call) -> web.Response:
+        """Undelete Blob, with the hierarchical namespace's `x-ms-undelete-source:
+        <path>?deletionid=<id>` naming one deletion of the path (without it, its newest)."""
+        ws = self._ws(call)
+        deletion_id = None
+        source = call.headers.get("x-ms-undelete-source")
+        if source is not None:
+            source_path, _, query = source.partition("?")
+            deletion_id = parse_qs(query).get("deletionid", [None])[0]
+            if unquote(source_path).strip("/") != call.path or not deletion_id:
+                raise StorageError(
+                    400, "InvalidHeaderValue", "x-ms-undelete-source must be <this path>?deletionid=<id>."
+                )
+        node = self.namespace.undelete(ws, call.path, deletion_id)
+        response = web.Response(status=200)
+        response.headers["x-ms-resource-type"] = "directory" if node.is_dir else "file"
+        return response
 
     async def op_DeleteBlob(self, call: Call) -> web.Response:
         ws, node = self._node(call)
         Conditions(call.headers).check_write(node, condition_not_met_dfs())
-        self.namespace.delete(ws, call.path, recursive=False)
-        return web.Response(status=202)
+        deletion = self.namespace.delete(ws, call.path, recursive=False)
+        response = web.Response(status=202)
+        # a DFS file delete without `recursive` lands here too (one port): Path - Delete names its deletion id
+        if deletion is not None:
+            response.headers["x-ms-deletion-id"] = deletion.id
+        return response
 
     # ---- Blob operations ---------------------------------------------------------------------
     async def op_GetBlobProperties(self, call: Call) -> web.Response:
@@ -385,3 +434,17 @@ class BlobOperations(Operations):
             "FeatureNotYetSupportedForHierarchicalNamespaceAccounts",
             "OneLake supports neither blob snapshots nor blob versions.",
         )
+
+
+def _encode_position(position: tuple[str, int]) -> str:
+    """A List Blobs marker: the name and rank (0 live, n the n-th deletion of the name, -1 a
+    prefix) the next page starts at, since one name may be listed several times."""
+    return encode_marker(json.dumps(list(position)))
+
+
+def _decode_position(marker: str) -> tuple[str, int]:
+    try:
+        name, rank = json.loads(decode_marker(marker))
+        return str(name), int(rank) - 1
+    except (ValueError, TypeError):
+        raise StorageError(400, "InvalidQueryParameterValue", "The continuation token is not valid.") from None

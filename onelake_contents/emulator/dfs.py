@@ -142,8 +142,12 @@ class DfsOperations(Operations):
         ws, node = self._node(call)
         Conditions(call.headers).check_write(node, condition_not_met_dfs())
         recursive = call.query.get("recursive", "false").lower() == "true"
-        self.namespace.delete(ws, call.path, recursive)
-        return web.Response(status=200)
+        deletion = self.namespace.delete(ws, call.path, recursive)
+        response = web.Response(status=200)
+        # hierarchical namespace with soft delete: the id that restores this very deletion
+        if deletion is not None:
+            response.headers["x-ms-deletion-id"] = deletion.id
+        return response
 
     async def op_AppendData(self, call: Call) -> web.Response:
         ws, node = self._node(call)

@@ -99,6 +99,7 @@ class Call:
     path: str
     token_id: str | None = None
     visible: Callable[[str], bool] | None = None  # a listing shows only the names this passes
+    readable: Callable[[str], bool] | None = None  # ... and only the deletions this passes
 
     @property
     def headers(self):
@@ -138,6 +139,7 @@ def classify(method: str, query, headers, workspace: str, path: str) -> tuple[st
             "blocklist": "PutBlockList",
             "metadata": "SetBlobMetadata",
             "properties": "SetBlobProperties",
+            "undelete": "UndeleteBlob",
             None: "PutBlob",
         }.get(comp, "BlobOperation")
     if method == "PATCH":

@@ -267,6 +267,25 @@ class Emulator:
         """Answer 403 AuthorizationPermissionMismatch for `workspace/path` prefixes (none to clear)."""
         self.server.denied = tuple(prefixes)
 
+    def set_retention(self, workspace: str, days: int | None) -> None:
+        """The workspace's soft-delete retention (1 to 365 days; OneLake's default is 7), or
+        None: soft delete turned off (deletions are final)."""
+        self._on_loop(self.namespace.set_retention, self.namespace.workspace(workspace, "blob"), days)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the soft-delete clock on: deletions past their retention are purged for good."""
+        self.namespace.clock_shift += seconds
+
+    def _on_loop(self, func, *args):
+        """`func(*args)` on the emulator's loop, between two requests (the namespace is the loop's)."""
+        if self._loop is None:
+            return func(*args)
+
+        async def call():
+            return func(*args)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=30)
+
     def issue_token(self, lifetime: float = 3600.0) -> str:
         return self.authority.issue(lifetime)[0]
 

@@ -171,12 +171,16 @@ class OneLakeServer(DfsOperations, BlobOperations):
         call.token_id = claims.get("jti")
         principal = self.access.principal(claims)
         path, source = call.path, None
-        if call.operation == "ListPaths":
-            path = call.query.get("directory", "").strip("/")
+        targets = [f"{call.workspace}/{call.path}"]
+        if call.operation in ("ListPaths", "ListBlobs"):
+            # the folder listed (a List Blobs prefix names one too) is what is refused or not
+            path = call.query.get("directory" if call.operation == "ListPaths" else "prefix", "").strip("/")
+            targets = [f"{call.workspace}/{path}"]
         elif call.operation == "RenamePath":
             source_ws, source = rename_source(call.headers)
+            targets.append(f"{source_ws}/{source}")
         call.visible = self.access.authorize(principal, call.operation, path, source)
-        targets = [f"{call.workspace}/{call.path}"] + ([f"{source_ws}/{source}"] if source is not None else [])
+        call.readable = self.access.reader(principal)
         for prefix in self.denied:
             if any(t == prefix or t.startswith(prefix.rstrip("/") + "/") for t in targets):
                 raise denied()
@@ -268,6 +272,20 @@ class OneLakeServer(DfsOperations, BlobOperations):
         if what == "latency" and request.method == "PUT":
             self.latency_ms = float((await request.json())["ms"])
             return web.json_response({"ms": self.latency_ms})
+        if what == "soft-delete" and request.method == "PUT":
+            try:
+                body = await request.json()
+                days = None if body["days"] is None else int(body["days"])
+                self.namespace.set_retention(self.namespace.workspace(str(body["workspace"]), "blob"), days)
+            except (KeyError, TypeError, ValueError, StorageError) as error:
+                return web.json_response({"error": str(error)}, status=400)
+            return web.json_response({"workspace": body["workspace"], "days": days})
+        if what == "clock" and request.method == "POST":
+            try:
+                self.namespace.clock_shift += float((await request.json())["advance_seconds"])
+            except (KeyError, TypeError, ValueError) as error:
+                return web.json_response({"error": str(error)}, status=400)
+            return web.json_response({"shift_seconds": self.namespace.clock_shift})
         if what == "health":
             return web.json_response({"ok": True})
         return web.json_response({"error": f"no control endpoint {request.method} {what}"}, status=404)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import re
 import sqlite3
@@ -26,6 +27,9 @@ MANAGED_FIRST_LEVEL = ("Files", "Tables")
 _METADATA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The 1601-01-01 epoch of Windows file times, in seconds before the Unix epoch.
 _FILETIME_EPOCH_OFFSET = 11644473600
+# OneLake's soft delete: on in every workspace, 7 days unless the workspace sets 1 to 365.
+DEFAULT_RETENTION_DAYS = 7
+DAY = 86400.0
 
 
 class StorageError(Exception):
@@ -109,6 +113,28 @@ class Pending:
 
 
 @dataclass
+class Deletion:
+    """One soft-deleted path: the path itself and, for a directory, everything that was below it.
+
+    Azure (hierarchical namespace): only the deleted path is listed and can be restored; its
+    contents come back with it. Each deletion has its own id, so deleting a path, making it
+    again and deleting it again keeps two deletions apart."""
+
+    id: str
+    path: str
+    deleted: float  # on the namespace's soft-delete clock (`Namespace.now`)
+    expires: float
+    nodes: dict[str, Node]
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[self.path]
+
+    def remaining_days(self, now: float) -> int:
+        return max(math.ceil((self.expires - now) / DAY), 0)
+
+
+@dataclass
 class Workspace:
     name: str
     etag: str
@@ -116,6 +142,8 @@ class Workspace:
     nodes: dict[str, Node] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
     pending: dict[str, Pending] = field(default_factory=dict)
+    deleted: dict[str, Deletion] = field(default_factory=dict)  # by deletion id
+    retention_days: int | None = DEFAULT_RETENTION_DAYS  # None: soft delete turned off
 
 
 class EtagClock:
@@ -228,12 +256,57 @@ def check_metadata(metadata: dict[str, str]) -> None:
             raise StorageError(400, "InvalidMetadata", f"The metadata value of '{name}' is not ASCII.")
 
 
+_NODE_COLUMNS = (
+    "ws TEXT, path TEXT, is_dir INTEGER, etag TEXT, created REAL, modified REAL, data BLOB, metadata TEXT, "
+    "content_settings TEXT, content_md5 BLOB, dfs_created INTEGER, blocks TEXT"
+)
+_NODE_FIELDS = (
+    "ws, path, is_dir, etag, created, modified, data, metadata, content_settings, content_md5, dfs_created, blocks"
+)
+
+
+def _node_row(ws: str, path: str, n: Node) -> tuple:
+    return (
+        ws,
+        path,
+        int(n.is_dir),
+        n.etag,
+        n.created,
+        n.modified,
+        n.data,
+        json.dumps(n.metadata),
+        json.dumps(n.content_settings),
+        n.content_md5,
+        int(n.dfs_created),
+        json.dumps(n.committed_blocks),
+    )
+
+
+def _node_from_row(row) -> Node:
+    is_dir, etag, created, modified, data, md, cs, md5, dfs, blocks = row
+    return Node(
+        bool(is_dir),
+        etag,
+        created,
+        modified,
+        bytes(data or b""),
+        json.loads(md),
+        json.loads(cs),
+        bytes(md5) if md5 is not None else None,
+        bool(dfs),
+        [tuple(b) for b in json.loads(blocks)],
+    )
+
+
 class Namespace:
     """All workspaces of one emulator, with OneLake's managed-folder rules."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None):
         self.workspaces: dict[str, Workspace] = {}
         self.clock = EtagClock()
+        # seconds added to the wall clock for soft delete (tests move time on to expire deletions)
+        self.clock_shift = 0.0
+        self._last_deletion = 0
         self._db: sqlite3.Connection | None = None
         if data_dir is not None:
             self._open_db(Path(data_dir))
@@ -245,40 +318,34 @@ class Namespace:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(
-            """
+            f"""
             CREATE TABLE IF NOT EXISTS workspaces (name TEXT PRIMARY KEY, etag TEXT, created REAL);
-            CREATE TABLE IF NOT EXISTS nodes (
-                ws TEXT, path TEXT, is_dir INTEGER, etag TEXT, created REAL, modified REAL,
-                data BLOB, metadata TEXT, content_settings TEXT, content_md5 BLOB, dfs_created INTEGER,
-                blocks TEXT, PRIMARY KEY (ws, path));
+            CREATE TABLE IF NOT EXISTS nodes ({_NODE_COLUMNS}, PRIMARY KEY (ws, path));
             CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
+            CREATE TABLE IF NOT EXISTS deletions (
+                ws TEXT, id TEXT, path TEXT, deleted REAL, expires REAL, PRIMARY KEY (ws, id));
+            CREATE TABLE IF NOT EXISTS deleted_nodes ({_NODE_COLUMNS}, id TEXT, PRIMARY KEY (ws, id, path));
             """
         )
         self._db = db
         last = 0
         for name, etag, created in db.execute("SELECT name, etag, created FROM workspaces"):
             self.workspaces[name] = Workspace(name, etag, created)
-        rows = db.execute(
-            "SELECT ws, path, is_dir, etag, created, modified, data, metadata, content_settings, "
-            "content_md5, dfs_created, blocks FROM nodes"
-        )
-        for ws, path, is_dir, etag, created, modified, data, md, cs, md5, dfs, blocks in rows:
-            node = Node(
-                bool(is_dir),
-                etag,
-                created,
-                modified,
-                bytes(data or b""),
-                json.loads(md),
-                json.loads(cs),
-                bytes(md5) if md5 is not None else None,
-                bool(dfs),
-                [tuple(b) for b in json.loads(blocks)],
-            )
+            days = self.setting(f"retention:{name}")
+            if days is not None:
+                self.workspaces[name].retention_days = None if days == "off" else int(days)
+        for ws, path, *row in db.execute(f"SELECT {_NODE_FIELDS} FROM nodes"):
+            node = _node_from_row(row)
             w = self.workspaces[ws]
             w.nodes[path] = node
             w.children.setdefault(parent_of(path), set()).add(path)
-            last = max(last, int(etag[4:], 16))
+            last = max(last, int(node.etag[4:], 16))
+        for ws, deletion_id, path, deleted, expires in db.execute(
+            "SELECT ws, id, path, deleted, expires FROM deletions"
+        ):
+            self.workspaces[ws].deleted[deletion_id] = Deletion(deletion_id, path, deleted, expires, {})
+        for ws, path, *row, deletion_id in db.execute(f"SELECT {_NODE_FIELDS}, id FROM deleted_nodes"):
+            self.workspaces[ws].deleted[deletion_id].nodes[path] = _node_from_row(row)
         self.clock = EtagClock(last)
 
     def setting(self, key: str) -> str | None:
@@ -291,7 +358,17 @@ class Namespace:
         if self._db is not None:
             self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
 
-    def _persist(self, ws: Workspace, changed: list[str], removed: list[str] = ()) -> None:
+    def _persist(
+        self,
+        ws: Workspace,
+        changed: list[str],
+        removed: list[str] = (),
+        *,
+        deleted: Deletion | None = None,
+        restored: Deletion | None = None,
+        purged: list[Deletion] = (),
+    ) -> None:
+        """One transaction: nodes changed and removed, a deletion kept, restored or purged."""
         if self._db is None:
             return
         db = self._db
@@ -300,24 +377,23 @@ class Namespace:
             for path in removed:
                 db.execute("DELETE FROM nodes WHERE ws = ? AND path = ?", (ws.name, path))
             for path in changed:
-                n = ws.nodes[path]
                 db.execute(
                     "INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        ws.name,
-                        path,
-                        int(n.is_dir),
-                        n.etag,
-                        n.created,
-                        n.modified,
-                        n.data,
-                        json.dumps(n.metadata),
-                        json.dumps(n.content_settings),
-                        n.content_md5,
-                        int(n.dfs_created),
-                        json.dumps(n.committed_blocks),
-                    ),
+                    _node_row(ws.name, path, ws.nodes[path]),
                 )
+            for gone in [*purged, *([restored] if restored else [])]:
+                db.execute("DELETE FROM deletions WHERE ws = ? AND id = ?", (ws.name, gone.id))
+                db.execute("DELETE FROM deleted_nodes WHERE ws = ? AND id = ?", (ws.name, gone.id))
+            if deleted is not None:
+                db.execute(
+                    "INSERT INTO deletions VALUES (?,?,?,?,?)",
+                    (ws.name, deleted.id, deleted.path, deleted.deleted, deleted.expires),
+                )
+                for path, node in deleted.nodes.items():
+                    db.execute(
+                        "INSERT INTO deleted_nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*_node_row(ws.name, path, node), deleted.id),
+                    )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -485,7 +561,10 @@ class Namespace:
         self._persist(ws, [path])
         return node
 
-    def delete(self, ws: Workspace, path: str, recursive: bool) -> None:
+    def delete(self, ws: Workspace, path: str, recursive: bool) -> Deletion | None:
+        """Soft delete (on in every workspace unless turned off): the path, and everything below a
+        directory, leave the namespace and are kept as one deletion until the workspace's
+        retention ends (None: soft delete is off, nothing is kept)."""
         if self.is_managed(path):
             raise managed_folder(path)
         node = ws.nodes[path]
@@ -496,10 +575,74 @@ class Namespace:
                 "The recursive query parameter value must be true to delete a non-empty directory.",
             )
         removed = self.descendants(ws, path) if node.is_dir else []
+        deletion = self._new_deletion(ws, path, {p: ws.nodes[p] for p in [path, *removed]})
         for p in reversed(removed):
             self._drop(ws, p)
         self._drop(ws, path)
-        self._persist(ws, [], [path, *removed])
+        self._persist(ws, [], [path, *removed], deleted=deletion)
+        return deletion
+
+    # ---- soft delete -------------------------------------------------------------------------
+    def now(self) -> float:
+        """The soft-delete clock: the wall clock plus what tests moved it on by."""
+        return time.time() + self.clock_shift
+
+    def _new_deletion(self, ws: Workspace, path: str, nodes: dict[str, Node]) -> Deletion | None:
+        """The deletion kept of `nodes`; None when the workspace has soft delete turned off."""
+        if ws.retention_days is None:
+            return None
+        now = self.now()
+        # Azure's deletion ids are Windows file times of the deletion; ours are unique too
+        self._last_deletion = max(self._last_deletion + 1, int(filetime(now)))
+        deletion = Deletion(str(self._last_deletion), path, now, now + ws.retention_days * DAY, nodes)
+        ws.deleted[deletion.id] = deletion
+        return deletion
+
+    def deletions(self, ws: Workspace) -> list[Deletion]:
+        """The deletions still kept (those past their retention are purged first), by path, oldest first."""
+        self._purge(ws)
+        return sorted(ws.deleted.values(), key=lambda d: (sort_key(d.path), d.deleted, int(d.id)))
+
+    def _purge(self, ws: Workspace) -> None:
+        now = self.now()
+        gone = [d for d in ws.deleted.values() if d.expires <= now]
+        for deletion in gone:
+            del ws.deleted[deletion.id]
+        if gone:
+            self._persist(ws, [], purged=gone)
+
+    def set_retention(self, ws: Workspace, days: int | None) -> None:
+        """The workspace's soft-delete retention (Fabric: 1 to 365 days, or None: soft delete
+        off, deletions are final). As in Fabric, a new retention applies to what is deleted from
+        now on; earlier deletions keep theirs."""
+        if days is not None and not 1 <= days <= 365:
+            raise ValueError(f"retention must be 1 to 365 days, not {days}")
+        ws.retention_days = days
+        self.save_setting(f"retention:{ws.name}", "off" if days is None else str(days))
+
+    def undelete(self, ws: Workspace, path: str, deletion_id: str | None) -> Node:
+        """Undelete Blob: the deletion `deletion_id` of `path` (none given: its newest) comes back
+        where it was, a directory with its contents. Azure: a path that is taken cannot be
+        restored onto, and a deleted path whose parent is gone cannot be restored; undeleting a
+        path that exists and has no deletion to restore has no effect."""
+        self.check_writable(ws, path)
+        self._purge(ws)
+        kept = [d for d in ws.deleted.values() if d.path == path and deletion_id in (None, d.id)]
+        if not kept:
+            if deletion_id is None and path in ws.nodes:
+                return ws.nodes[path]
+            raise not_found("blob")
+        deletion = max(kept, key=lambda d: (d.deleted, int(d.id)))
+        if path in ws.nodes:
+            raise StorageError(409, "PathAlreadyExists", "The specified path already exists.")
+        parent = ws.nodes.get(parent_of(path))
+        if parent is None or not parent.is_dir:
+            raise StorageError(404, "ParentNotFound", "The parent directory of the deleted path does not exist.")
+        for p in sorted(deletion.nodes, key=sort_key):
+            self._put(ws, p, deletion.nodes[p])
+        del ws.deleted[deletion.id]
+        self._persist(ws, list(deletion.nodes), restored=deletion)
+        return deletion.root
 
     def rename(self, ws: Workspace, source: str, dest: str) -> Node:
         """Move a file or a whole directory in one step; the destination is replaced if allowed."""
@@ -521,12 +664,15 @@ class Namespace:
         if not parent.is_dir:
             raise path_conflict()
         removed: list[str] = []
+        replaced = None
         existing = ws.nodes.get(dest)
         if existing is not None:
             if existing.is_dir != node.is_dir:
                 raise path_conflict()
             if existing.is_dir and ws.children.get(dest):
                 raise StorageError(409, "DirectoryNotEmpty", "The destination directory is not empty.")
+            # Azure: a rename onto an existing file or empty directory soft-deletes it
+            replaced = self._new_deletion(ws, dest, {dest: existing})
             self._drop(ws, dest)
             removed.append(dest)
         moved = self.descendants(ws, source) if node.is_dir else []
@@ -541,7 +687,7 @@ class Namespace:
             changed.append(new_path)
         # A rename is a change of the moved path: it gets a new ETag (contents and times stay).
         node.etag = self.clock.next()
-        self._persist(ws, changed, [*removed, source, *moved])
+        self._persist(ws, changed, [*removed, source, *moved], deleted=replaced)
         return node
 
 

@@ -28,6 +28,7 @@ from jupyter_server.services.sessions.sessionmanager import SessionManager
 from jupyter_server.utils import url_path_join
 
 from .. import config
+from . import history
 from .handlers import RetryAfterTransform
 from .manager import OneLakeContentsManager
 from .relay import TOKEN_PATH, KernelTokenHandler, KernelTokens
@@ -120,6 +121,7 @@ class OneLakeExtension(ExtensionApp):
             self.handlers.append(
                 (f"/{TOKEN_PATH}", KernelTokenHandler, {"tokens": self.kernel_tokens, "contents_manager": contents})
             )
+            self.handlers.extend(history.handlers())
 
     def _url_for_kernels(self) -> str:
         """This server on loopback (kernels run beside it), with its base URL: the relay's base."""

@@ -30,6 +30,7 @@ from ..storage import (
     StoreError,
     TooLarge,
 )
+from ..storage.deleted import Deleted
 from ..turns import off_the_loop
 from .cache import MISSING, MetadataCache
 from .content import HASH_METADATA, WRITE_METADATA, content_type, sha256
@@ -258,9 +259,10 @@ class LakeFiles:
         """Every file and folder below `path`, at any depth (one recursive listing per 5,000)."""
         return await self.store.list_tree(path)
 
-    async def read_once(self, path: str) -> Blob:
-        """A file's bytes, kept nowhere (a version's, read for a restore or a diff)."""
-        return await self.store.read(path)
+    async def read_once(self, path: str, *, max_bytes: int | None = None) -> Blob:
+        """A file's bytes, kept nowhere (a version's, read for a restore or a diff); TooLarge
+        over `max_bytes`."""
+        return await self.store.read(path, max_bytes=max_bytes)
 
     def cached_listing(self, path: str) -> list[Entry] | None:
         """A folder's listing while fresh in the cache, else None (no request)."""
@@ -620,6 +622,20 @@ class LakeFiles:
 
         await asyncio.gather(*(copy_one(item) for item in tree if not item.is_dir))
         return root
+
+    # ---- soft delete: the trash ----------------------------------------------------------------
+    async def deleted_below(self, folder: str) -> list[Deleted]:
+        """What OneLake's soft delete keeps below `folder` (one request per 5,000 deletions)."""
+        return await self.store.list_deleted(folder)
+
+    async def undelete(self, path: str, deletion_id: str | None) -> None:
+        """One deletion of `path` back where it was (one request); the parent's listing and what
+        was held of the path are forgotten, whatever the answer."""
+        try:
+            await self.store.undelete(path, deletion_id)
+        finally:
+            self.cache.forget(path.rpartition("/")[0])
+            self.ledger.forget(path)
 
     def clear_caches(self) -> None:
         """Forget everything known about OneLake (the next action asks it again)."""

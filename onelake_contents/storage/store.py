@@ -38,6 +38,7 @@ from cachetools import LRUCache
 from .. import metrics
 from ..config import STORAGE_SCOPE
 from ..turns import fair_turn, in_slices
+from .deleted import Deleted, ListDeleted, undelete_source
 from .entry import Entry, bare_etag, utc
 from .errors import TooLarge, retry_after_seconds, translate
 from .listing import ListPaths, listed, retry_reason
@@ -537,6 +538,34 @@ class OneLakeStore:
                 await self._fs.get_directory_client(path).delete_directory()
             else:
                 await self._fs.get_file_client(path).delete_file()
+        except AzureError as error:
+            raise translate(error, path) from None
+
+    # ---- soft delete -----------------------------------------------------------------------
+    @_isolated
+    async def list_deleted(self, folder: str) -> list[Deleted]:
+        """The soft-deleted paths below `folder` (anywhere under it; a deleted directory as
+        itself), in OneLake's order: one List Blobs per 5,000 deletions."""
+        await self._ensure_open()
+        pages = ListDeleted(self._container.url, self._container.api_version, folder)
+        found: list[Deleted] = []
+        try:
+            while not pages.done:
+                answer = await self._container._client._send_request(pages.request())
+                found.extend(pages.read(answer))
+        except AzureError as error:
+            raise translate(error, folder) from None
+        return found
+
+    @_isolated
+    async def undelete(self, path: str, deletion_id: str | None = None) -> None:
+        """Undelete Blob: one request puts the deletion `deletion_id` of `path` (None: its
+        newest) back where it was, a directory with its contents. AlreadyExists when the path is
+        taken, NotFound when no such deletion is kept (or the parent is gone)."""
+        await self._ensure_open()
+        headers = {"x-ms-undelete-source": undelete_source(path, deletion_id)} if deletion_id else {}
+        try:
+            await self._blob(path).undelete_blob(headers=headers)
         except AzureError as error:
             raise translate(error, path) from None
 
