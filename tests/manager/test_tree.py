@@ -211,3 +211,18 @@ async def test_actions_are_counted_per_root(tree):
     await cm.save({"type": "file", "format": "text", "content": "1"}, "sales/counted.txt")
     await cm.save({"type": "file", "format": "text", "content": "2"}, "sales/counted.txt")
     assert (saves("sales"), saves("home")) == (before[0] + 2, before[1])
+
+
+async def test_a_folder_of_200_files_is_copied_to_another_workspace_by_onelake(tree, lake):
+    cm = tree()
+    workspace = lake.namespace.workspaces["sales"]
+    for n in range(200):
+        lake.namespace.write_file(workspace, f"{SALES}/Files/archive/part-{n:03d}.csv", f"{n}\n".encode())
+    lake.reset_requests()
+    copied = await cm.copy("sales/archive", "home")
+    assert copied["path"] == "home/archive" and copied["type"] == "directory"
+    assert len((await cm.get("home/archive"))["content"]) == 200
+    assert len((await cm.get("sales/archive"))["content"]) == 200  # the source stays
+    operations = [r.operation for r in lake.requests()]
+    assert operations.count("PutBlobFromURL") == 200 and "PutBlob" not in operations
+    assert sum(r.bytes_in for r in lake.requests()) == 0
