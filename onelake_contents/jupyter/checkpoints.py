@@ -19,11 +19,10 @@ from traitlets import Int
 
 from ..lake.files import IsADirectory
 from ..lake.versions import NoSuchVersion, Versions
-from ..paths import in_checkpoint_dir, is_hidden
 from ..storage import Blob, Entry, NotFound
 from ..turns import off_the_loop
 from . import models
-from .errors import api_path, http_errors
+from .errors import http_errors
 
 
 class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
@@ -38,12 +37,7 @@ class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
     def _at(self, path: str) -> tuple[Versions, str]:
         """The versions of the root `path` is in, and its OneLake path, under the contents
         methods' own rules: nothing in a checkpoint folder, nothing hidden unless allowed."""
-        path = api_path(path)
-        if in_checkpoint_dir(path):
-            raise HTTPError(403, f"Cannot use checkpoints of {path}: checkpoints are managed by the server")
-        if not self.parent.allow_hidden and is_hidden(path):
-            raise HTTPError(404, f"No such file or directory: {path}")
-        files, ol = self.parent.place(path)
+        _, files, ol = self.parent.place_of_versions(path, "use checkpoints of")
         versions = self._versions.get(id(files))
         if versions is None:
             versions = self._versions[id(files)] = Versions(files, keep=self.max_checkpoints)

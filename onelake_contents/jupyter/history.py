@@ -61,13 +61,7 @@ class HistoryHandler(APIHandler):
 
     def checked(self, path: str, action: str) -> tuple[str, LakeFiles, str]:
         """(API path, its root's files layer, OneLake path) under the contents API's rules."""
-        path = api_path(path)
-        if in_checkpoint_dir(path):
-            raise HTTPError(403, f"Cannot {action} {path}: checkpoints are managed by the server")
-        if not self.cm.allow_hidden and is_hidden(path):
-            raise HTTPError(404, f"No such file or directory: {path}")
-        files, ol = self.cm.place(path)
-        return path, files, ol
+        return self.cm.place_of_versions(path, action)
 
     def errors(self, path: str):
         return http_errors(path, self.log)

@@ -250,6 +250,17 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             name, _, ol = self.tree.locate(path)
         return self.lakes[name], ol
 
+    def place_of_versions(self, path: str, action: str) -> tuple[str, LakeFiles, str]:
+        """(API path, its root's files layer, OneLake path) of a file whose versions are asked
+        for, under the contents methods' own rules: nothing in a checkpoint folder (403), nothing
+        hidden unless allowed (404, as if it were not there)."""
+        path = api_path(path)
+        if in_checkpoint_dir(path):
+            raise HTTPError(403, f"Cannot {action} {path}: checkpoints are managed by the server")
+        if not self.allow_hidden and is_hidden(path):
+            raise HTTPError(404, f"No such file or directory: {path}")
+        return (path, *self.place(path))
+
     def uploads_at(self, path: str) -> Uploads:
         """The chunked uploads of the root an API path is in."""
         with http_errors(path):

@@ -166,3 +166,26 @@ def folder(server):
     name = f"t-{uuid.uuid4().hex[:8]}"
     assert server.api("PUT", name, json={"type": "directory"}).status_code == 201
     return name
+
+
+@pytest.fixture
+async def managers_on():
+    """Managers on a given emulator, as its workspace admin or as one of its users (`user`), with
+    any traits; all closed afterwards."""
+    made = []
+
+    def make(emulator: Emulator, user: str | None = None, **traits) -> OneLakeContentsManager:
+        token = emulator.user_tokens[user] if user else emulator.broker_token
+        cm = OneLakeContentsManager(
+            endpoint=emulator.endpoint,
+            broker_url=emulator.broker_url,
+            broker_token=token,
+            ca_file=emulator.ca_file,
+            **traits,
+        )
+        made.append(cm)
+        return cm
+
+    yield make
+    for cm in made:
+        await cm.close()

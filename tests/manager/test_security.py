@@ -22,26 +22,11 @@ def lake():
 
 
 @pytest.fixture
-async def as_user(lake):
-    made = []
-
+def as_user(lake, managers_on):
     def make(user: str | None, root: str, **traits) -> OneLakeContentsManager:
-        token = lake.user_tokens[user] if user else lake.broker_token
-        cm = OneLakeContentsManager(
-            workspace=WORKSPACE,
-            root=root,
-            endpoint=lake.endpoint,
-            broker_url=lake.broker_url,
-            broker_token=token,
-            ca_file=lake.ca_file,
-            **traits,
-        )
-        made.append(cm)
-        return cm
+        return managers_on(lake, user, workspace=WORKSPACE, root=root, **traits)
 
-    yield make
-    for cm in made:
-        await cm.close()
+    return make
 
 
 async def forbidden(call) -> str:

@@ -28,25 +28,11 @@ def lake():
 
 
 @pytest.fixture
-async def tree(lake):
-    made = []
-
+def tree(lake, managers_on):
     def make(roots=ROOTS, user: str | None = None, **traits) -> OneLakeContentsManager:
-        token = lake.user_tokens[user] if user else lake.broker_token
-        cm = OneLakeContentsManager(
-            roots=json.dumps(roots),
-            endpoint=lake.endpoint,
-            broker_url=lake.broker_url,
-            broker_token=token,
-            ca_file=lake.ca_file,
-            **traits,
-        )
-        made.append(cm)
-        return cm
+        return managers_on(lake, user, roots=json.dumps(roots), **traits)
 
-    yield make
-    for cm in made:
-        await cm.close()
+    return make
 
 
 def held(lake, workspace: str, path: str) -> bytes | None:
