@@ -313,12 +313,14 @@ def test_revert_to_checkpoint_offers_the_latest_first_and_restores_what_is_picke
             confirm.wait_for()
             confirm.locator(".jp-Dialog-button.jp-mod-accept").click()
 
+        # OneLake first, then the page (which reloads through the collaboration room: slow when
+        # the machine is busy, hence the same 90 s as the other waits on JupyterLab here)
         revert(pick_last=False)  # the option on top: the latest checkpoint
-        lab.cells("v2").wait_for(timeout=30_000)
-        wait_for(lambda: notebook_sources(stack, "ordered.ipynb") == ["v2"])
+        wait_for(lambda: notebook_sources(stack, "ordered.ipynb") == ["v2"], timeout=90)
+        lab.cells("v2").wait_for(timeout=90_000)
         revert(pick_last=True)  # the option at the bottom: the oldest
-        lab.cells("v1").wait_for(timeout=30_000)
-        wait_for(lambda: notebook_sources(stack, "ordered.ipynb") == ["v1"])
+        wait_for(lambda: notebook_sources(stack, "ordered.ipynb") == ["v1"], timeout=90)
+        lab.cells("v1").wait_for(timeout=90_000)
         lab.shot("reverted")
     except Exception:
         lab.shot("failure")
