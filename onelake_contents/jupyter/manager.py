@@ -35,7 +35,7 @@ from ..lake.files import IsADirectory, LakeFiles, MissingParent, NotADirectory
 from ..lake.moves import NothingMoved, SourceKept, move_between
 from ..lake.uploads import Uploads
 from ..paths import InvalidPath, RootTree, check_new_name, in_checkpoint_dir, is_hidden, join, split
-from ..storage import AlreadyExists, Entry, Forbidden, NotFound, OneLakeStore, TooLarge
+from ..storage import AlreadyExists, Connection, Entry, Forbidden, NotFound, OneLakeStore, TooLarge
 from ..turns import fair_turn, in_slices, off_the_loop
 from . import models
 from .checkpoints import OneLakeCheckpoints
@@ -157,14 +157,17 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         return value
 
     async def _probe_directory(self, path: str) -> bool:
-        store = self._new_store(retry_total=1)
+        with http_errors(path):
+            _, workspace, ol = self.tree.locate(path)
+        store = OneLakeStore(self.settings.endpoint, workspace, self._credential, connection=self._connection_for(1))
         try:
-            entry, _ = await store.stat(self._ol(path))
+            entry, _ = await store.stat(ol)
             return entry.is_dir
         except NotFound:
             return False
         finally:
             await store.close()
+            await store.connection.close()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -175,7 +178,7 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         self.tree = self._root_tree()
         self._credential = AsyncBrokerCredential.from_settings(self.settings)
         # one connection (pool, credential) for every root, whatever its workspace
-        connection = self._new_store(retry_total=self.request_retries).connection
+        connection = self._connection_for(self.request_retries)
         self.lakes = {
             name: LakeFiles(
                 OneLakeStore(connection.endpoint, workspace, self._credential, connection=connection),
@@ -189,7 +192,6 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
         }
         self._connection = connection
         self.files = self.lakes[self.tree.names[0]]  # the one root (the first, with named roots)
-        self.paths = self.files.paths
         self._uploads = {
             name: Uploads(files, timeout=self.upload_timeout, max_bytes=self.max_upload_bytes)
             for name, files in self.lakes.items()
@@ -212,10 +214,10 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
                 f"enable {EXTENSION}` or --ServerApp.jpserver_extensions=\"{{'{EXTENSION}': True}}\""
             )
 
-    def _new_store(self, retry_total: int) -> OneLakeStore:
-        return OneLakeStore(
+    def _connection_for(self, retry_total: int) -> Connection:
+        """A connection to OneLake (pool, credential, SDK clients) with this manager's options."""
+        return Connection(
             str(self.settings.endpoint),
-            str(self.settings.workspace),
             self._credential,
             ca_file=self.settings.ca_file,
             retry_total=retry_total,

@@ -19,7 +19,7 @@ from .errors import (
 
 # The store (and with it the storage SDK and aiohttp, half a second to import) loads on first use:
 # `errors` and `listing` are enough for a command's quick listing.
-_FROM_STORE = ("NOT_MODIFIED", "Blob", "OneLakeStore")
+_FROM_STORE = ("NOT_MODIFIED", "Blob", "Connection", "OneLakeStore")
 
 
 def __getattr__(name: str):
@@ -37,6 +37,7 @@ __all__ = [
     "Blob",
     "Changed",
     "Conflict",
+    "Connection",
     "Entry",
     "Forbidden",
     "NotFound",
