@@ -120,8 +120,11 @@ print(json.dumps(answers))
 def test_a_server_without_the_extension_does_not_start(lake, tmp_path):
     """Fail closed: the extension keeps secrets from kernels; without it the manager refuses."""
     jupyter = JupyterServer(lake.info, WORKSPACE, ROOT, tmp_path, extensions={"onelake_contents": False})
-    with pytest.raises(RuntimeError, match="jupyter server exited") as caught:
-        jupyter.start()
+    try:
+        with pytest.raises(RuntimeError, match="jupyter server exited") as caught:
+            jupyter.start()
+    finally:
+        jupyter.stop()  # a server that did start (the defect this pins) is not left running
     assert jupyter.process.returncode != 0
     assert (
         "OneLakeContentsManager needs its server extension, which keeps the broker's secret and JupyterHub's token "
