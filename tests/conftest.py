@@ -22,6 +22,7 @@ from onelake_contents.emulator import Emulator
 WORKSPACE = "ws"
 ITEM = "Item.Lakehouse"
 FILES = f"{ITEM}/Files"
+HOME = f"{FILES}/home/alice"  # a user's folder, for tests that need just one
 # No SDK retries in conformance tests: each request the test causes is one request in the log.
 NO_RETRY = {"retry_total": 0}
 
@@ -147,3 +148,16 @@ async def async_container(emulator, async_credential, async_transport):
     )
     async with client:
         yield client.get_container_client(WORKSPACE)
+
+
+@pytest.fixture
+def configured(emulator, monkeypatch, tmp_path):
+    """The emulator, with this process configured for it as a script or the command line is
+    (`ONELAKE_*` for the folder `HOME`, no settings file); onelake:// filesystems forgotten after."""
+    from onelake_contents.lakefs import OneLakeFileSystem
+
+    for name, value in emulator.info.environment(WORKSPACE, HOME).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ONELAKE_CONFIG", str(tmp_path / "none.json"))
+    yield emulator
+    OneLakeFileSystem.clear_instance_cache()

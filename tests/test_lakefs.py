@@ -22,19 +22,14 @@ from onelake_contents import OneLakeContentsManager, path_of
 from onelake_contents.credential import BrokerCredential
 from onelake_contents.emulator import Emulator
 from onelake_contents.lakefs import BLOCK, OneLakeFileSystem
-from tests.conftest import ITEM, WORKSPACE
+from tests.conftest import HOME, ITEM, WORKSPACE
 
-ROOT = f"{ITEM}/Files/home/alice"
+ROOT = HOME
 
 
 @pytest.fixture
-def lake(emulator, monkeypatch, tmp_path):
-    """The emulator, with this process configured for it as the command line is (ONELAKE_*)."""
-    for name, value in emulator.info.environment(WORKSPACE, ROOT).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ONELAKE_CONFIG", str(tmp_path / "none.json"))
-    yield emulator
-    OneLakeFileSystem.clear_instance_cache()
+def lake(configured):
+    return configured
 
 
 @pytest.fixture

@@ -10,27 +10,22 @@ import fsspec
 import pytest
 
 from onelake_contents import lakeimport
-from onelake_contents.lakefs import OneLakeFileSystem
-from tests.conftest import ITEM, WORKSPACE
+from tests.conftest import HOME, WORKSPACE
 
-ROOT = f"{ITEM}/Files/home/alice"
+ROOT = HOME
 HELPERS = b"X = 1\n\n\ndef boom():\n    raise ValueError('raised in helpers')\n"
 
 
 @pytest.fixture
-def lake(emulator, monkeypatch, tmp_path):
-    for name, value in emulator.info.environment(WORKSPACE, ROOT).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ONELAKE_CONFIG", str(tmp_path / "none.json"))
+def lake(configured, monkeypatch):
     monkeypatch.setenv("ONELAKE_NOTEBOOK_DIR", f"{WORKSPACE}/{ROOT}/nb")
     before = set(sys.modules)
-    yield emulator
+    yield configured
     for finder in [f for f in sys.meta_path if isinstance(f, lakeimport.OneLakeFinder)]:
         sys.meta_path.remove(finder)
     for name in set(sys.modules) - before:
         if name.split(".")[0] in ("helpers", "toolkit", "later"):
             del sys.modules[name]
-    OneLakeFileSystem.clear_instance_cache()
 
 
 def put(path: str, data: bytes) -> None:

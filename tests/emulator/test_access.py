@@ -51,14 +51,19 @@ def test_ready_facts_name_each_user_with_a_client_token_and_a_home(lake):
     assert users["alice"]["broker_token"] != users["bob"]["broker_token"] != lake.broker_token
 
 
-def test_the_broker_issues_a_token_that_names_the_user(lake):
+def access_token(lake, user: str) -> str:
+    """The OneLake token the broker issues for `user`."""
     answer = requests.get(
         f"{lake.broker_url}/onelake/token",
-        headers={"Authorization": f"Bearer {lake.user_tokens['alice']}"},
+        headers={"Authorization": f"Bearer {lake.user_tokens[user]}"},
         verify=lake.ca_file,
         timeout=10,
-    ).json()
-    claims = jwt.decode(answer["access_token"], options={"verify_signature": False})
+    )
+    return answer.json()["access_token"]
+
+
+def test_the_broker_issues_a_token_that_names_the_user(lake):
+    claims = jwt.decode(access_token(lake, "alice"), options={"verify_signature": False})
     assert claims["upn"] == "alice@onelake-emulator.local"
     assert claims["oid"] and claims["oid"] == claims["sub"]
     bob = jwt.decode(lake.token_for("bob"), options={"verify_signature": False})
@@ -141,13 +146,7 @@ def test_a_token_of_nobody_in_the_workspace_is_403(lake):
 
 
 def test_a_rename_source_is_checked_as_strictly_as_its_destination(lake):
-    token = requests.get(
-        f"{lake.broker_url}/onelake/token",
-        headers={"Authorization": f"Bearer {lake.user_tokens['alice']}"},
-        verify=lake.ca_file,
-        timeout=10,
-    ).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}", "x-ms-version": "2023-11-03"}
+    headers = {"Authorization": f"Bearer {access_token(lake, 'alice')}", "x-ms-version": "2023-11-03"}
     for source in (f"{HOME}/alice/../bob/secret.txt", f"{HOME}/alice/%2e%2e/bob/secret.txt", f"{HOME}/alice//x"):
         answer = requests.put(
             f"{lake.endpoint}/{WS}/{HOME}/alice/taken.txt",

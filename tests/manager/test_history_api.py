@@ -303,12 +303,18 @@ def test_a_taken_name_is_409_and_a_new_name_restores_beside_the_holder(server, l
     assert node_names == []
 
 
-def test_a_failed_undelete_puts_the_holder_back(server, lake, folder):
+def a_deletion_whose_name_is_taken(server, folder: str) -> tuple[str, dict]:
+    """`<folder>/n.txt` deleted ("old"), then made again ("new"): its path and its trash item."""
     path = f"{folder}/n.txt"
     assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "old"}).ok
     assert server.api("DELETE", path).status_code == 204
     assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "new"}).ok
     (item,) = call(server, "GET", f"trash/{folder}").json()["items"]
+    return path, item
+
+
+def test_a_failed_undelete_puts_the_holder_back(server, lake, folder):
+    path, item = a_deletion_whose_name_is_taken(server, folder)
     lake.set_faults(probability=1.0, kinds={"503": 1}, operations={"UndeleteBlob"})
     try:
         answer = call(server, "POST", f"trash/{item['id']}/restore", json={"name": "other.txt"})
@@ -359,11 +365,7 @@ def test_a_user_sees_only_their_own_deletions(lake, tmp_path):
 
 
 def test_a_failed_rename_to_the_new_name_puts_everything_back(server, lake, folder):
-    path = f"{folder}/n.txt"
-    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "old"}).ok
-    assert server.api("DELETE", path).status_code == 204
-    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "new"}).ok
-    (item,) = call(server, "GET", f"trash/{folder}").json()["items"]
+    path, item = a_deletion_whose_name_is_taken(server, folder)
     lake.reset_requests()
     # renames: the holder aside and its versions folder go through, then the restored file's
     # rename to the new name fails (503 on the first try and on the server's 3 retries)
@@ -448,11 +450,7 @@ def test_named_roots_each_have_versions_and_a_trash_and_the_top_shows_all(lake, 
 
 
 def test_a_holder_that_cannot_come_back_is_named_and_kept(server, lake, folder):
-    path = f"{folder}/n.txt"
-    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "old"}).ok
-    assert server.api("DELETE", path).status_code == 204
-    assert server.api("PUT", path, json={"type": "file", "format": "text", "content": "new"}).ok
-    (item,) = call(server, "GET", f"trash/{folder}").json()["items"]
+    _, item = a_deletion_whose_name_is_taken(server, folder)
     # renames: the holder aside, its (absent) versions, the restored file to its new name, its
     # (absent) versions; then the holder's way back fails on every try
     script = ["slow"] * 4 + ["503"] * 4

@@ -40,8 +40,10 @@ def held(lake, workspace: str, path: str) -> bytes | None:
     return None if node is None or node.is_dir else node.data
 
 
-def writes(lake) -> list[tuple[str, str, str]]:
-    return [(r.operation, r.workspace, r.path.rsplit("/", 1)[-1]) for r in lake.requests() if r.method != "GET"]
+def fill(lake, workspace: str, folder: str, count: int) -> None:
+    """`count` small files `part-NNN.csv` (holding their number) in a folder of a workspace."""
+    for n in range(count):
+        lake.namespace.write_file(lake.namespace.workspaces[workspace], f"{folder}/part-{n:03d}.csv", f"{n}\n".encode())
 
 
 async def test_the_top_of_the_tree_is_its_roots(tree, lake):
@@ -115,9 +117,7 @@ async def test_a_file_moved_between_roots_takes_its_versions_and_leaves_nothing_
 
 async def test_a_folder_of_200_files_moves_to_another_workspace(tree, lake):
     cm = tree()
-    workspace = lake.namespace.workspaces["analytics"]
-    for n in range(200):
-        lake.namespace.write_file(workspace, f"{TEAM}/Files/home/alice/batch/part-{n:03d}.csv", f"{n}\n".encode())
+    fill(lake, "analytics", f"{TEAM}/Files/home/alice/batch", 200)
     lake.reset_requests()
     await cm.rename("home/batch", "sales/batch")
     listing = await cm.get("sales/batch")
@@ -201,9 +201,7 @@ async def test_actions_are_counted_per_root(tree):
 
 async def test_a_folder_of_200_files_is_copied_to_another_workspace_by_onelake(tree, lake):
     cm = tree()
-    workspace = lake.namespace.workspaces["sales"]
-    for n in range(200):
-        lake.namespace.write_file(workspace, f"{SALES}/Files/archive/part-{n:03d}.csv", f"{n}\n".encode())
+    fill(lake, "sales", f"{SALES}/Files/archive", 200)
     lake.reset_requests()
     copied = await cm.copy("sales/archive", "home")
     assert copied["path"] == "home/archive" and copied["type"] == "directory"
