@@ -196,7 +196,6 @@ class OneLakeContentsManager(OneLakeSettings, ChunkedUploads, NotebookTrust, Asy
             name: Uploads(files, timeout=self.upload_timeout, max_bytes=self.max_upload_bytes)
             for name, files in self.lakes.items()
         }
-        self.uploads = self._uploads[self.tree.names[0]]
         self._initialised = True
         if self.preferred_dir:
             self.preferred_dir = self.preferred_dir
