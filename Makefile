@@ -15,11 +15,17 @@ $(VENV)/bin/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # What the demo needs (JupyterLab) is a subset of what the tests need.
-# pip's editable installs skip data files: the server extension's config goes where a wheel puts it.
 EXTENSION_CONFIG := jupyter_config/jupyter_server_config.d/onelake_contents.json
+# The JupyterLab extension (labextension/, TypeScript) is built into onelake_contents/labextension by
+# the package's build (hatch-jupyter-builder), and here again when its sources change. An editable
+# install copies the build into the environment; a link makes JupyterLab load every rebuild instead.
+LABEXT := onelake_contents/labextension/package.json
+LABEXT_SOURCES := $(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*) \
+	labextension/package.json labextension/yarn.lock labextension/tsconfig.json
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/onelake-contents
 define enable_extension
-	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
-	cp $(EXTENSION_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/
+	rm -rf $(LABEXT_LINK)
+	ln -s $(CURDIR)/onelake_contents/labextension $(LABEXT_LINK)
 endef
 
 $(DEMO_STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
@@ -37,22 +43,25 @@ $(STAMP): pyproject.toml $(EXTENSION_CONFIG) $(VENV)/bin/python
 	$(enable_extension)
 	touch $(STAMP) $(DEMO_STAMP) $(HUB_STAMP)
 
+$(LABEXT): $(LABEXT_SOURCES) | $(DEMO_STAMP)
+	cd labextension && PATH=$(CURDIR)/$(BIN):$$PATH jlpm install --immutable && PATH=$(CURDIR)/$(BIN):$$PATH jlpm build:prod
+
 $(CHP): $(VENV)/bin/python
 	npm install --prefix $(VENV) --cache $(VENV)/.npm-cache --no-fund --no-audit --silent configurable-http-proxy
 
 # JupyterLab on an embedded OneLake (kept in .onelake-demo/), until Ctrl-C. `exec`: the demo is
 # make's own child, so a SIGTERM sent to make reaches it (make forwards SIGTERM to its children).
-demo: $(DEMO_STAMP)
+demo: $(DEMO_STAMP) $(LABEXT)
 	exec $(BIN)/onelake-contents demo --data-dir .onelake-demo $(ARGS)
 
 # JupyterHub on an embedded OneLake with users alice, bob and carol, on http://127.0.0.1:8000 until
 # Ctrl-C. ARGS="--layout files" gives everyone the root <item>/Files (home/<name> and shared/);
 # ARGS="--port N" another port. It installs the hub extra only (not the test toolchain).
-hub: $(HUB_STAMP) $(CHP)
+hub: $(HUB_STAMP) $(LABEXT) $(CHP)
 	exec $(BIN)/python -m onelake_contents.hubdemo $(ARGS)
 
 # The whole suite. pytest exits 5 when it collects nothing, which fails this target too.
-test: $(STAMP) $(CHP) lint
+test: $(STAMP) $(LABEXT) $(CHP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -75,11 +84,11 @@ emulator: $(STAMP)
 	$(BIN)/onelake-emulator $(ARGS)
 
 # The README's screenshot, taken by the browser test (the only target that writes into docs/).
-screenshot: $(STAMP)
+screenshot: $(STAMP) $(LABEXT)
 	ONELAKE_TEST_SCREENSHOT=$(CURDIR)/docs/jupyterlab-onelake.png $(BIN)/python -m pytest -q tests/browser -k life_cycle
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info labextension/node_modules labextension/lib labextension/.yarn onelake_contents/labextension
 
 # Many users through JupyterHub: 10 users opening and saving notebooks for 2 minutes at 25 ms RTT;
 # updates the "Many users" section of benchmarks/RESULTS.md. ARGS="--users 20 --seconds 300".

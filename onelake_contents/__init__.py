@@ -34,6 +34,11 @@ def _jupyter_server_extension_points():
     return [{"module": "onelake_contents.jupyter.extension", "app": OneLakeExtension}]
 
 
+def _jupyter_labextension_paths():
+    """The JupyterLab extension (version history and trash), built into this package."""
+    return [{"src": "labextension", "dest": "onelake-contents"}]
+
+
 def __getattr__(name: str):
     module = _PUBLIC.get(name)
     if module is None:

@@ -1,5 +1,6 @@
 """The history API: a file's versions (list, read, diff, restore) and the trash (list, restore).
 
+    GET  /onelake/api                                  what this API is (JupyterLab's probe)  none
     GET  /onelake/api/versions/<path>                  versions, newest first        1 request
     GET  /onelake/api/versions/<path>?id=<id>          one version as a contents model  1 request
     GET  /onelake/api/diff/<path>?base=<id>&remote=<id|current>
@@ -25,6 +26,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.web import HTTPError
 
+from .. import __version__
 from ..lake.files import LakeFiles
 from ..lake.history import CURRENT, History, text_diff
 from ..lake.trash import NameTaken, Stranded, Trash, TrashItem, item_token, parse_token, recency
@@ -219,12 +221,10 @@ class DiffHandler(HistoryHandler):
 
 
 async def _notebook_diff(base, remote) -> list:
-    """nbdime's cell-by-cell diff, in a thread (it is CPU work). nbdime comes with the `history`
-    extra; imported here so that a server without it still serves everything else."""
-    try:
-        from nbdime import diff_notebooks
-    except ImportError:
-        raise HTTPError(501, "Diffing notebooks needs nbdime: pip install 'onelake-contents[history]'") from None
+    """nbdime's cell-by-cell diff, in a thread (it is CPU work); nbdime is imported on the first
+    diff, not with the server."""
+    from nbdime import diff_notebooks
+
     return await asyncio.to_thread(diff_notebooks, base, remote)
 
 
@@ -320,6 +320,19 @@ def trash_model(item: TrashItem, folder: str, folder_ol: str) -> dict:
     }
 
 
+class AboutHandler(HistoryHandler):
+    """`GET /onelake/api`: the API is here, and how many versions of a file are kept (0: versions
+    are another checkpoints class's); the JupyterLab extension asks before it shows its panels.
+    No request to OneLake."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        checkpoints = self.cm.checkpoints
+        kept = checkpoints.max_checkpoints if isinstance(checkpoints, OneLakeCheckpoints) else 0
+        self.reply({"name": "onelake-contents", "version": __version__, "versions_kept": kept})
+
+
 def _rsplit(target: str, parts: int) -> list[str]:
     """`a/b/id/restore` → ["a/b", "id", "restore"] (missing parts empty)."""
     pieces = target.strip("/").rsplit("/", parts)
@@ -329,6 +342,7 @@ def _rsplit(target: str, parts: int) -> list[str]:
 def handlers() -> list[tuple]:
     """The routes, relative to the server's base URL (GET reads, POST restores)."""
     return [
+        (rf"/{PREFIX}/?", AboutHandler),
         (rf"/{PREFIX}/versions/?(.*)", VersionsHandler),
         (rf"/{PREFIX}/diff/?(.*)", DiffHandler),
         (rf"/{PREFIX}/trash/?(.*)", TrashHandler),

@@ -1,0 +1,467 @@
+/**
+ * onelake-contents in JupyterLab: the versions OneLake keeps of a file (list, preview, compare,
+ * restore, restore as a copy) and the trash (what was deleted and OneLake still keeps, restored
+ * where it was or under a new name). Both come from the server's `/onelake/api/`.
+ */
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import {
+  Dialog,
+  ICommandPalette,
+  InputDialog,
+  MainAreaWidget,
+  Notification,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { PathExt } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { CURRENT, HistoryAPI, HistoryError, ITrashItem, IVersion } from './api';
+import { exactly, when } from './format';
+import { historyIcon, trashIcon } from './icons';
+import { TrashPanel } from './trash';
+import { IVersionActions, VersionsPanel } from './versions';
+import { diffView, IViewServices, versionView } from './views';
+
+namespace CommandIDs {
+  export const versions = 'onelake-contents:versions';
+  export const trash = 'onelake-contents:trash';
+}
+
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What a version's name reads as in titles: "name, 10 minutes ago". */
+function titled(path: string, version: IVersion | null, trans: TranslationBundle): string {
+  const name = PathExt.basename(path);
+  return version ? trans.__('%1 (%2)', name, exactly(version.last_modified)) : name;
+}
+
+class Actions implements IVersionActions {
+  constructor(
+    private readonly app: JupyterFrontEnd,
+    private readonly api: HistoryAPI,
+    private readonly docManager: IDocumentManager,
+    private readonly services: IViewServices,
+    private readonly browser: IDefaultFileBrowser | null,
+    readonly versions: VersionsPanel
+  ) {}
+
+  private get trans(): TranslationBundle {
+    return this.services.trans;
+  }
+
+  preview(path: string, version: IVersion): void {
+    const id = `onelake-preview-${version.id}-${path}`;
+    if (this.reveal(id)) {
+      return;
+    }
+    const trans = this.trans;
+    const content = new Panel();
+    content.addClass('jp-OneLake-preview');
+    const widget = new MainAreaWidget({ content });
+    widget.id = id;
+    widget.addClass('jp-OneLake-previewWidget');
+    widget.node.dataset.path = path;
+    widget.node.dataset.versionId = version.id;
+    widget.title.label = titled(path, version, trans);
+    widget.title.caption = trans.__('%1 as it was on %2 (read-only)', path, exactly(version.last_modified));
+    widget.title.icon = historyIcon;
+    widget.title.closable = true;
+    const banner = new Widget();
+    banner.addClass('jp-OneLake-banner');
+    banner.node.textContent = trans.__('%1 as it was on %2. Read-only.', path, exactly(version.last_modified));
+    content.addWidget(banner);
+    this.toolbar(widget, path, version);
+    this.app.shell.add(widget, 'main');
+    void this.api.version(path, version.id).then(
+      model => {
+        const view = versionView(model, this.services);
+        view.addClass('jp-OneLake-previewBody');
+        content.addWidget(view);
+        widget.node.dataset.loaded = 'true';
+      },
+      error => {
+        banner.node.textContent = message(error);
+        banner.addClass('jp-mod-error');
+      }
+    );
+  }
+
+  compare(path: string, version: IVersion, remote: string = CURRENT): void {
+    const id = `onelake-compare-${path}`;
+    const existing = this.find(id);
+    if (existing) {
+      (existing as any).onelakeCompare?.(version.id, remote);
+      this.app.shell.activateById(id);
+      return;
+    }
+    const trans = this.trans;
+    const content = new Panel();
+    content.addClass('jp-OneLake-compare');
+    const widget = new MainAreaWidget({ content });
+    widget.id = id;
+    widget.addClass('jp-OneLake-compareWidget');
+    widget.node.dataset.path = path;
+    widget.title.label = trans.__('Changes: %1', PathExt.basename(path));
+    widget.title.caption = trans.__('What changed in %1 between two versions', path);
+    widget.title.icon = historyIcon;
+    widget.title.closable = true;
+    const bar = new Widget();
+    bar.addClass('jp-OneLake-compareBar');
+    const base = document.createElement('select');
+    base.className = 'jp-mod-styled jp-OneLake-side';
+    base.dataset.side = 'base';
+    const remoteSelect = document.createElement('select');
+    remoteSelect.className = 'jp-mod-styled jp-OneLake-side';
+    remoteSelect.dataset.side = 'remote';
+    const from = document.createElement('label');
+    from.append(trans.__('From'), ' ', base);
+    const to = document.createElement('label');
+    to.append(trans.__('to'), ' ', remoteSelect);
+    bar.node.append(from, to);
+    content.addWidget(bar);
+    let body: Widget | null = null;
+    let ticket = 0;
+    const show = async () => {
+      const mine = ++ticket;
+      widget.node.dataset.loaded = 'false';
+      let view: Widget;
+      try {
+        const diff = await this.api.diff(path, base.value, remoteSelect.value);
+        view = await diffView(diff, this.services);
+      } catch (error) {
+        view = new Widget();
+        view.addClass('jp-OneLake-empty');
+        view.addClass('jp-mod-error');
+        view.node.textContent = message(error);
+      }
+      if (mine !== ticket) {
+        view.dispose();
+        return;
+      }
+      body?.dispose();
+      body = view;
+      view.addClass('jp-OneLake-compareBody');
+      content.addWidget(view);
+      widget.node.dataset.loaded = 'true';
+    };
+    const fill = async (baseId: string, remoteId: string) => {
+      let versions: IVersion[] = [];
+      try {
+        versions = await this.api.versions(path);
+      } catch (error) {
+        void showErrorMessage(trans.__('Cannot list the versions of %1', path), message(error));
+      }
+      for (const select of [base, remoteSelect]) {
+        const options = [new Option(trans.__('the file now'), CURRENT)];
+        for (const v of versions) {
+          options.push(new Option(`${when(v.last_modified)} · ${exactly(v.last_modified)}`, v.id));
+        }
+        select.replaceChildren(...options);
+      }
+      base.value = baseId;
+      remoteSelect.value = remoteId;
+      await show();
+    };
+    base.onchange = () => void show();
+    remoteSelect.onchange = () => void show();
+    (widget as any).onelakeCompare = (baseId: string, remoteId: string) => void fill(baseId, remoteId);
+    this.app.shell.add(widget, 'main');
+    void fill(version.id, remote);
+  }
+
+  async restore(path: string, version: IVersion): Promise<void> {
+    const trans = this.trans;
+    const context = this.context(path);
+    const unsaved = context && !context.model.collaborative && context.model.dirty;
+    const body =
+      trans.__('%1 gets the content it had on %2. What it holds now is kept as a version, so you can undo this.', path, exactly(version.last_modified)) +
+      (unsaved ? ' ' + trans.__('Its unsaved changes in this window are lost.') : '');
+    const answer = await showDialog({
+      title: trans.__('Restore this version?'),
+      body,
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Restore') })]
+    });
+    if (!answer.button.accept) {
+      return;
+    }
+    await this.restoreNow(path, version, true);
+  }
+
+  private async restoreNow(path: string, version: IVersion, offerUndo: boolean): Promise<void> {
+    const trans = this.trans;
+    let kept: IVersion;
+    try {
+      kept = (await this.api.restore(path, version.id)).kept;
+    } catch (error) {
+      void showErrorMessage(trans.__('Cannot restore %1', path), message(error));
+      return;
+    }
+    await this.reload(path);
+    void this.versions.refresh();
+    Notification.success(
+      offerUndo
+        ? trans.__('%1 is back to its version of %2.', PathExt.basename(path), exactly(version.last_modified))
+        : trans.__('%1 is back to what it held before the restore.', PathExt.basename(path)),
+      {
+        autoClose: 10000,
+        actions: offerUndo
+          ? [{ label: trans.__('Undo'), callback: () => void this.restoreNow(path, kept, false) }]
+          : []
+      }
+    );
+  }
+
+  async restoreAsCopy(path: string, version: IVersion): Promise<void> {
+    const trans = this.trans;
+    const answer = await InputDialog.getText({
+      title: trans.__('Restore as a copy'),
+      label: trans.__('Name of the new file, in the same folder (empty: a name like a copy’s)'),
+      placeholder: PathExt.basename(path),
+      okLabel: trans.__('Restore')
+    });
+    if (!answer.button.accept) {
+      return;
+    }
+    let made: { path: string };
+    try {
+      made = await this.api.restoreAsCopy(path, version.id, answer.value?.trim() || undefined);
+    } catch (error) {
+      void showErrorMessage(trans.__('Cannot restore %1 as a copy', path), message(error));
+      return;
+    }
+    void this.browser?.model.refresh();
+    Notification.success(trans.__('Restored as %1.', made.path), {
+      autoClose: 10000,
+      actions: [{ label: trans.__('Open'), callback: () => void this.docManager.openOrReveal(made.path) }]
+    });
+  }
+
+  /** Undeletes an item of the trash, asking for a new name while its own is taken. */
+  async undelete(item: ITrashItem): Promise<boolean> {
+    const trans = this.trans;
+    let name: string | undefined;
+    for (;;) {
+      try {
+        const done = await this.api.undelete(item, name);
+        void this.browser?.model.refresh();
+        Notification.success(trans.__('Restored %1.', done.path), {
+          autoClose: 10000,
+          actions:
+            item.type === 'directory'
+              ? []
+              : [{ label: trans.__('Open'), callback: () => void this.docManager.openOrReveal(done.path) }]
+        });
+        return true;
+      } catch (error) {
+        if (!(error instanceof HistoryError) || error.status !== 409) {
+          void showErrorMessage(trans.__('Cannot restore %1', item.path), message(error));
+          return false;
+        }
+        const taken = name ?? item.name;
+        const ext = item.type === 'directory' ? '' : PathExt.extname(taken);
+        const stem = ext ? taken.slice(0, -ext.length) : taken;
+        const answer = await InputDialog.getText({
+          title: trans.__('The name is taken'),
+          label: trans.__('%1 exists in %2 now. Restore it as:', taken, item.folder || trans.__('the top folder')),
+          text: `${stem} (restored)${ext}`,
+          okLabel: trans.__('Restore')
+        });
+        if (!answer.button.accept || !answer.value?.trim()) {
+          return false;
+        }
+        name = answer.value.trim();
+      }
+    }
+  }
+
+  private context(path: string): DocumentRegistry.Context | undefined {
+    const widget = this.docManager.findWidget(path);
+    return widget ? this.docManager.contextForWidget(widget) : undefined;
+  }
+
+  /** An open document shows its restored content (a collaborative room reloads on its own). */
+  private async reload(path: string): Promise<void> {
+    const context = this.context(path);
+    if (context && !context.model.collaborative) {
+      try {
+        await context.revert();
+      } catch (error) {
+        console.warn(`onelake-contents: ${path} was restored but could not be reloaded`, error);
+      }
+    }
+  }
+
+  private toolbar(widget: MainAreaWidget, path: string, version: IVersion): void {
+    const trans = this.trans;
+    const add = (name: string, label: string, tooltip: string, run: () => void) => {
+      const node = document.createElement('button');
+      node.className = 'jp-Button jp-mod-styled jp-mod-minimal jp-OneLake-action';
+      node.dataset.action = name;
+      node.textContent = label;
+      node.title = tooltip;
+      node.onclick = run;
+      widget.toolbar.addItem(name, new Widget({ node }));
+    };
+    add('compare', trans.__('Compare with the file now'), trans.__('What changed since this version'), () =>
+      this.compare(path, version)
+    );
+    add('restore', trans.__('Restore'), trans.__('Give the file this content'), () => void this.restore(path, version));
+    add('copy', trans.__('Restore as a copy'), trans.__('Make a new file with this content'), () =>
+      void this.restoreAsCopy(path, version)
+    );
+  }
+
+  private find(id: string): Widget | undefined {
+    for (const widget of this.app.shell.widgets('main')) {
+      if (widget.id === id) {
+        return widget;
+      }
+    }
+    return undefined;
+  }
+
+  private reveal(id: string): boolean {
+    if (this.find(id)) {
+      this.app.shell.activateById(id);
+      return true;
+    }
+    return false;
+  }
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'onelake-contents:history',
+  description: 'Version history and a trash for files kept in OneLake',
+  autoStart: true,
+  requires: [IDocumentManager, IRenderMimeRegistry, IEditorServices],
+  optional: [ITranslator, ILabShell, IDefaultFileBrowser, ICommandPalette],
+  activate: async (
+    app: JupyterFrontEnd,
+    docManager: IDocumentManager,
+    rendermime: IRenderMimeRegistry,
+    editorServices: IEditorServices,
+    translator: ITranslator | null,
+    labShell: ILabShell | null,
+    browser: IDefaultFileBrowser | null,
+    palette: ICommandPalette | null
+  ) => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load('onelake_contents');
+    const api = new HistoryAPI(app.serviceManager.serverSettings);
+    let kept: number;
+    try {
+      kept = (await api.about()).versions_kept;
+    } catch (error) {
+      console.info('onelake-contents: this server keeps its files elsewhere; version history and trash are off');
+      return;
+    }
+    const services: IViewServices = { rendermime, editorServices, translator, trans };
+    const contents = app.serviceManager.contents;
+    let actions: Actions;
+    const versions = new VersionsPanel(
+      api,
+      {
+        preview: (path, v) => actions.preview(path, v),
+        compare: (path, v) => actions.compare(path, v),
+        restore: (path, v) => actions.restore(path, v),
+        restoreAsCopy: (path, v) => actions.restoreAsCopy(path, v)
+      },
+      trans,
+      kept
+    );
+    actions = new Actions(app, api, docManager, services, browser, versions);
+    const trash = new TrashPanel(api, item => actions.undelete(item), trans);
+    app.shell.add(versions, 'right', { rank: 850 });
+    app.shell.add(trash, 'left', { rank: 900 });
+
+    // the panel follows the document in view (not previews, diffs or launchers)
+    let tracked: DocumentRegistry.Context | null = null;
+    const onFileChanged = () => void versions.refresh();
+    const track = (widget: Widget | null) => {
+      const context = widget ? docManager.contextForWidget(widget) : undefined;
+      if (!context || context === tracked) {
+        return;
+      }
+      tracked?.fileChanged.disconnect(onFileChanged);
+      tracked = context;
+      context.fileChanged.connect(onFileChanged);
+      context.disposed.connect(() => {
+        if (tracked === context) {
+          tracked = null;
+        }
+      });
+      versions.path = contents.localPath(context.path);
+    };
+    labShell?.currentChanged.connect((_, change) => track(change.newValue));
+    void app.restored.then(() => track(app.shell.currentWidget));
+    contents.fileChanged.connect((_, change) => {
+      if (change.type === 'delete') {
+        trash.changed();
+      }
+      const saved = change.newValue?.path;
+      if (change.type === 'save' && saved && contents.localPath(saved) === versions.path) {
+        void versions.refresh();
+      }
+    });
+
+    /** The file a command is about: the file browser's selection, a document, or the one in view. */
+    const target = (): string | null => {
+      if (browser && app.contextMenuHitTest(node => node.classList.contains('jp-DirListing-item'))) {
+        const item = browser.selectedItems().next();
+        if (!item.done && item.value.type !== 'directory') {
+          return contents.localPath(item.value.path);
+        }
+      }
+      const hit = app.contextMenuHitTest(node => node.classList.contains('jp-Document'));
+      let widget: Widget | null = app.shell.currentWidget;
+      if (hit) {
+        for (const each of app.shell.widgets('main')) {
+          if (each.node === hit) {
+            widget = each;
+          }
+        }
+      }
+      const context = widget ? docManager.contextForWidget(widget) : undefined;
+      return context ? contents.localPath(context.path) : versions.path;
+    };
+
+    app.commands.addCommand(CommandIDs.versions, {
+      label: trans.__('Version History…'),
+      caption: trans.__('The versions OneLake keeps of this file: preview, compare, restore'),
+      icon: historyIcon,
+      execute: args => {
+        const path = (args.path as string | undefined) ?? target();
+        if (path !== null) {
+          versions.path = path;
+        }
+        app.shell.activateById(versions.id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.trash, {
+      label: trans.__('Trash…'),
+      caption: trans.__('Files and folders deleted from OneLake that can be restored'),
+      icon: trashIcon,
+      execute: () => {
+        app.shell.activateById(trash.id);
+        trash.changed();
+      }
+    });
+    if (palette) {
+      const category = trans.__('OneLake');
+      palette.addItem({ command: CommandIDs.versions, category });
+      palette.addItem({ command: CommandIDs.trash, category });
+    }
+  }
+};
+
+export default plugin;

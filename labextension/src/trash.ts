@@ -1,0 +1,143 @@
+/**
+ * The "Trash" side panel: what was deleted from the tree and OneLake still keeps, newest first,
+ * each with where it was, when, its size, the time left, and "Restore".
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import { fileIcon, folderIcon, notebookIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import { HistoryAPI, HistoryError, ITrashItem } from './api';
+import { exactly, size, timeLeft, when } from './format';
+import { trashIcon } from './icons';
+
+export class TrashPanel extends Widget {
+  constructor(
+    private readonly api: HistoryAPI,
+    private readonly restore: (item: ITrashItem) => Promise<boolean>,
+    private readonly trans: TranslationBundle
+  ) {
+    super();
+    this.id = 'onelake-trash';
+    this.addClass('jp-OneLake-panel');
+    this.addClass('jp-OneLake-trash');
+    this.title.icon = trashIcon;
+    this.title.caption = trans.__('Trash');
+    const header = document.createElement('header');
+    header.className = 'jp-OneLake-header';
+    const title = document.createElement('h2');
+    title.textContent = trans.__('Trash');
+    const refresh = document.createElement('button');
+    refresh.className = 'jp-Button jp-mod-minimal jp-OneLake-refresh';
+    refresh.title = trans.__('Refresh');
+    refreshIcon.element({ container: refresh });
+    refresh.onclick = () => void this.refresh();
+    header.append(title, refresh);
+    const about = document.createElement('p');
+    about.className = 'jp-OneLake-about';
+    about.textContent = trans.__(
+      'Files and folders deleted from your OneLake folders, kept for the workspace’s retention. A restored notebook comes back with its versions.'
+    );
+    this._status = document.createElement('p');
+    this._status.className = 'jp-OneLake-status';
+    this._list = document.createElement('ul');
+    this._list.className = 'jp-OneLake-list';
+    this.node.append(header, about, this._status, this._list);
+  }
+
+  /** Lists the trash again when it is in view (it is listed whenever it comes into view). */
+  changed(): void {
+    if (this.isVisible) {
+      void this.refresh();
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const ticket = ++this._ticket;
+    this.node.classList.add('jp-mod-loading');
+    let items: ITrashItem[];
+    try {
+      items = await this.api.trash('');
+    } catch (error) {
+      if (ticket === this._ticket) {
+        this.node.classList.remove('jp-mod-loading');
+        this._list.replaceChildren();
+        this._status.textContent = error instanceof HistoryError ? error.message : String(error);
+        this._status.classList.add('jp-mod-error');
+      }
+      return;
+    }
+    if (ticket !== this._ticket) {
+      return;
+    }
+    this.node.classList.remove('jp-mod-loading');
+    this._status.classList.remove('jp-mod-error');
+    this._status.textContent = items.length
+      ? this.trans._n('%1 item, newest first.', '%1 items, newest first.', items.length)
+      : this.trans.__('The trash is empty.');
+    this._list.replaceChildren(...items.map(item => this.row(item)));
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.refresh();
+  }
+
+  private row(item: ITrashItem): HTMLLIElement {
+    const trans = this.trans;
+    const row = document.createElement('li');
+    row.className = 'jp-OneLake-trashItem';
+    row.dataset.path = item.path;
+    row.dataset.type = item.type;
+    const icon = item.type === 'directory' ? folderIcon : item.type === 'notebook' ? notebookIcon : fileIcon;
+    const iconNode = document.createElement('span');
+    iconNode.className = 'jp-OneLake-icon';
+    icon.element({ container: iconNode });
+    const what = document.createElement('div');
+    what.className = 'jp-OneLake-what';
+    const name = document.createElement('span');
+    name.className = 'jp-OneLake-name';
+    name.textContent = item.name;
+    name.title = item.path;
+    const where = document.createElement('span');
+    where.className = 'jp-OneLake-details';
+    where.textContent = item.folder ? trans.__('in %1', item.folder) : trans.__('in the top folder');
+    const details = document.createElement('span');
+    details.className = 'jp-OneLake-details';
+    const deleted = document.createElement('span');
+    deleted.className = 'jp-OneLake-when';
+    deleted.textContent = trans.__('deleted %1', when(item.deleted));
+    deleted.title = exactly(item.deleted);
+    const parts = [item.type === 'directory' ? trans.__('folder') : size(item.size, trans)];
+    if (item.has_versions) {
+      parts.push(trans.__('with its versions'));
+    }
+    parts.push(timeLeft(item.remaining_days, trans));
+    const rest = document.createElement('span');
+    rest.className = 'jp-OneLake-left';
+    rest.textContent = ' · ' + parts.join(' · ');
+    details.append(deleted, rest);
+    what.append(name, where, details);
+    const restore = document.createElement('button');
+    restore.className = 'jp-Button jp-mod-styled jp-mod-minimal jp-OneLake-action';
+    restore.dataset.action = 'restore';
+    restore.textContent = trans.__('Restore');
+    restore.title = trans.__('Put it back where it was');
+    restore.onclick = async () => {
+      restore.disabled = true;
+      try {
+        if (await this.restore(item)) {
+          await this.refresh();
+        }
+      } finally {
+        restore.disabled = false;
+      }
+    };
+    row.append(iconNode, what, restore);
+    return row;
+  }
+
+  private _ticket = 0;
+  private readonly _list: HTMLUListElement;
+  private readonly _status: HTMLParagraphElement;
+}

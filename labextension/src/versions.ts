@@ -1,0 +1,169 @@
+/**
+ * The "Version history" side panel: the versions OneLake keeps of the file in view, newest on top,
+ * each with preview, compare, restore and restore-as-a-copy.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+
+import { HistoryAPI, HistoryError, IVersion } from './api';
+import { exactly, size, when } from './format';
+import { historyIcon } from './icons';
+
+/** What the panel's buttons do (the plugin's actions, shared with previews and diffs). */
+export interface IVersionActions {
+  preview(path: string, version: IVersion): void;
+  compare(path: string, version: IVersion): void;
+  restore(path: string, version: IVersion): Promise<void>;
+  restoreAsCopy(path: string, version: IVersion): Promise<void>;
+}
+
+function button(label: string, title: string, action: string): HTMLButtonElement {
+  const node = document.createElement('button');
+  node.className = 'jp-Button jp-mod-styled jp-mod-minimal jp-OneLake-action';
+  node.textContent = label;
+  node.title = title;
+  node.dataset.action = action;
+  return node;
+}
+
+export class VersionsPanel extends Widget {
+  constructor(
+    private readonly api: HistoryAPI,
+    private readonly actions: IVersionActions,
+    private readonly trans: TranslationBundle,
+    private readonly kept: number
+  ) {
+    super();
+    this.id = 'onelake-versions';
+    this.addClass('jp-OneLake-panel');
+    this.addClass('jp-OneLake-versions');
+    this.title.icon = historyIcon;
+    this.title.caption = trans.__('Version History');
+    const header = document.createElement('header');
+    header.className = 'jp-OneLake-header';
+    const title = document.createElement('h2');
+    title.textContent = trans.__('Version History');
+    const refresh = document.createElement('button');
+    refresh.className = 'jp-Button jp-mod-minimal jp-OneLake-refresh';
+    refresh.title = trans.__('Refresh');
+    refreshIcon.element({ container: refresh });
+    refresh.onclick = () => void this.refresh();
+    header.append(title, refresh);
+    this._file = document.createElement('div');
+    this._file.className = 'jp-OneLake-file';
+    this._list = document.createElement('ul');
+    this._list.className = 'jp-OneLake-list';
+    this._status = document.createElement('p');
+    this._status.className = 'jp-OneLake-status';
+    this.node.append(header, this._file, this._status, this._list);
+    this.show_(null);
+  }
+
+  /** The file whose versions are shown (an API path), or null. */
+  get path(): string | null {
+    return this._path;
+  }
+
+  set path(path: string | null) {
+    if (path === this._path) {
+      return;
+    }
+    this._path = path;
+    this.show_(path);
+    if (this.isVisible) {
+      void this.refresh();
+    } else {
+      this._stale = true;
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const path = this._path;
+    this._stale = false;
+    if (path === null) {
+      return;
+    }
+    const ticket = ++this._ticket;
+    this.node.classList.add('jp-mod-loading');
+    let versions: IVersion[];
+    try {
+      versions = await this.api.versions(path);
+    } catch (error) {
+      if (ticket === this._ticket) {
+        this._list.replaceChildren();
+        this._status.textContent = error instanceof HistoryError ? error.message : String(error);
+        this._status.classList.add('jp-mod-error');
+        this.node.classList.remove('jp-mod-loading');
+      }
+      return;
+    }
+    if (ticket !== this._ticket) {
+      return;
+    }
+    this.node.classList.remove('jp-mod-loading');
+    this._status.classList.remove('jp-mod-error');
+    const rule = this.trans.__('Each save keeps a version; the newest %1 are kept.', this.kept);
+    this._status.textContent = versions.length
+      ? this.trans._n('%1 version, newest on top.', '%1 versions, newest on top.', versions.length) + ' ' + rule
+      : this.trans.__('No versions yet.') + ' ' + rule;
+    this._list.replaceChildren(...versions.map(v => this.row(path, v)));
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    if (this._stale) {
+      void this.refresh();
+    }
+  }
+
+  private show_(path: string | null): void {
+    this._list.replaceChildren();
+    this._status.classList.remove('jp-mod-error');
+    if (path === null) {
+      this._file.textContent = '';
+      this._status.textContent = this.trans.__('Open a file to see the versions OneLake keeps of it.');
+      return;
+    }
+    this._file.textContent = path;
+    this._file.title = path;
+    this._status.textContent = this.trans.__('Loading…');
+  }
+
+  private row(path: string, version: IVersion): HTMLLIElement {
+    const trans = this.trans;
+    const item = document.createElement('li');
+    item.className = 'jp-OneLake-version';
+    item.dataset.versionId = version.id;
+    const what = document.createElement('div');
+    what.className = 'jp-OneLake-what';
+    const time = document.createElement('span');
+    time.className = 'jp-OneLake-when';
+    time.textContent = when(version.last_modified);
+    const details = document.createElement('span');
+    details.className = 'jp-OneLake-details';
+    details.textContent = `${exactly(version.last_modified)} · ${size(version.size, trans)}`;
+    what.append(time, details);
+    const buttons = document.createElement('div');
+    buttons.className = 'jp-OneLake-buttons';
+    const preview = button(trans.__('Preview'), trans.__('Show this version, read-only'), 'preview');
+    preview.onclick = () => this.actions.preview(path, version);
+    const compare = button(trans.__('Compare'), trans.__('Show what changed between this version and the file now'), 'compare');
+    compare.onclick = () => this.actions.compare(path, version);
+    const restore = button(trans.__('Restore'), trans.__('Give the file this content (what it holds now is kept as a version)'), 'restore');
+    restore.onclick = () => void this.actions.restore(path, version);
+    const copy = button(trans.__('Restore as a copy'), trans.__('Make a new file beside it with this content'), 'copy');
+    copy.onclick = () => void this.actions.restoreAsCopy(path, version);
+    buttons.append(preview, compare, restore, copy);
+    item.append(what, buttons);
+    return item;
+  }
+
+  private _path: string | null = null;
+  private _stale = false;
+  private _ticket = 0;
+  private readonly _file: HTMLDivElement;
+  private readonly _list: HTMLUListElement;
+  private readonly _status: HTMLParagraphElement;
+}
