@@ -83,9 +83,9 @@ soak: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/onelake-emulator $(ARGS)
 
-# The README's screenshot, taken by the browser test (the only target that writes into docs/).
+# The README's screenshots, taken by the browser tests (the only target that writes into docs/).
 screenshot: $(STAMP) $(LABEXT)
-	ONELAKE_TEST_SCREENSHOT=$(CURDIR)/docs/jupyterlab-onelake.png $(BIN)/python -m pytest -q tests/browser -k life_cycle
+	ONELAKE_TEST_SCREENSHOT=$(CURDIR)/docs/jupyterlab-onelake.png $(BIN)/python -m pytest -q tests/browser -k "life_cycle or versions_preview or trash_restores"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info labextension/node_modules labextension/lib labextension/.yarn onelake_contents/labextension
