@@ -193,6 +193,22 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         wait_for(lambda: lab.sources_on_screen() == ["answer = 6 * 7", "print(answer)"], timeout=90)
         wait_for(lambda: lab.version_rows().count() == 5, timeout=90)
         for_readme(lab.shot("undone"), "history-versions.png")
+
+        # the panel follows the file the context menu is for; the palette has both commands
+        lab.item("sample.csv").click(button="right")
+        page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
+        lab.versions_panel().locator(".jp-OneLake-file", has_text="sample.csv").wait_for(timeout=WAIT)
+        lab.versions_panel().locator(".jp-OneLake-status", has_text="No versions yet").wait_for(timeout=WAIT)
+        lab.tab("history.ipynb").click()
+        page.locator(".jp-NotebookPanel >> visible=true").click(button="right", position={"x": 400, "y": 400})
+        page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
+        lab.versions_panel().locator(".jp-OneLake-file", has_text="history.ipynb").wait_for(timeout=WAIT)
+        page.keyboard.press("Control+Shift+c")
+        palette = page.locator(".jp-ModalCommandPalette >> visible=true")
+        palette.locator("input").fill("OneLake")
+        for label in ("Version History", "Trash"):
+            palette.locator(".lm-CommandPalette-item", has_text=label).first.wait_for(timeout=WAIT)
+        page.keyboard.press("Escape")
     except Exception:
         lab.shot("failure")
         raise
