@@ -11,19 +11,27 @@ import pytest
 import requests
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from onelake_contents import __version__
 from onelake_contents.lake.trash import item_token
 from tests.conftest import WORKSPACE
 from tests.manager.conftest import LIVE, ROOT
 from tests.servers import JupyterServer
 
 pytestmark = pytest.mark.skipif(LIVE, reason="REST tests run on the emulator")
+# not the default (10), so an answer that says how many versions are kept is seen to read it
+KEPT = 7
 
 
 @pytest.fixture(scope="module")
 def server(lake, tmp_path_factory):
     # no metadata cache: every count below is what a cold server pays
     jupyter = JupyterServer(
-        lake.info, WORKSPACE, ROOT, tmp_path_factory.mktemp("jupyter"), "--OneLakeContentsManager.metadata_ttl=0"
+        lake.info,
+        WORKSPACE,
+        ROOT,
+        tmp_path_factory.mktemp("jupyter"),
+        "--OneLakeContentsManager.metadata_ttl=0",
+        f"--OneLakeCheckpoints.max_checkpoints={KEPT}",
     ).start()
     yield jupyter
     jupyter.stop()
@@ -59,6 +67,34 @@ def save_versions(server, path: str, *contents: dict) -> list[str]:
 
 def operations(lake) -> list[str]:
     return [r.operation for r in lake.requests()]
+
+
+# ---- what the API is ----------------------------------------------------------------------------
+def test_the_api_says_what_it_is_without_a_request_to_onelake(server, lake):
+    lake.reset_requests()
+    for route in ("onelake/api", "onelake/api/"):
+        answer = server.session.get(f"{server.url}/{route}", timeout=60)
+        assert answer.status_code == 200, route
+        assert answer.json() == {"name": "onelake-contents", "version": __version__, "versions_kept": KEPT}
+    assert lake.requests() == []
+
+
+def test_a_server_with_jupyter_servers_contents_manager_has_no_such_api(tmp_path):
+    other = JupyterServer(
+        None,
+        WORKSPACE,
+        ROOT,
+        tmp_path,
+        contents_manager_class="jupyter_server.services.contents.largefilemanager.AsyncLargeFileManager",
+        extensions={"onelake_contents": True},
+    ).start()
+    try:
+        assert other.api("GET", "").status_code == 200
+        assert other.session.get(f"{other.url}/onelake/api", timeout=60).status_code == 404
+    finally:
+        other.stop()
+    # the extension was there, and left the server alone
+    assert "onelake_contents | extension was successfully loaded." in other.log()
 
 
 # ---- versions ----------------------------------------------------------------------------------
@@ -231,9 +267,10 @@ def test_onelake_refusals_are_the_contents_apis_403s(server, lake, folder):
 
 def test_the_api_needs_authentication(server, folder):
     bare = requests.Session()
-    for method, route in (("GET", f"versions/{folder}/n.ipynb"), ("GET", "trash/"), ("POST", "trash/x/restore")):
+    routes = (("GET", ""), ("GET", f"versions/{folder}/n.ipynb"), ("GET", "trash/"), ("POST", "trash/x/restore"))
+    for method, route in routes:
         answer = bare.request(method, f"{server.url}/onelake/api/{route}", timeout=30)
-        assert answer.status_code == 403
+        assert answer.status_code == 403, route
 
 
 # ---- trash -------------------------------------------------------------------------------------
