@@ -30,6 +30,7 @@ class RequestRecord:
     duration_ms: float
     fault: str | None = None
     token_id: str | None = None  # the `jti` of the bearer token used, to follow token refreshes
+    principal: str | None = None  # whose token it was: a user's name (which server sent it) or the admin's
 
     def to_dict(self) -> dict:
         return asdict(self)

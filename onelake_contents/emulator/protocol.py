@@ -98,6 +98,7 @@ class Call:
     workspace: str
     path: str
     token_id: str | None = None
+    principal: str | None = None  # who the token names (a user, or the workspace admin)
     visible: Callable[[str], bool] | None = None  # a listing shows only the names this passes
     readable: Callable[[str], bool] | None = None  # ... and only the deletions this passes
 

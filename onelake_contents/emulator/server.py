@@ -120,6 +120,7 @@ class OneLakeServer(DfsOperations, BlobOperations):
             duration_ms=round((time.monotonic() - started) * 1000, 3),
             fault=fault,
             token_id=call.token_id if call is not None else None,
+            principal=call.principal if call is not None else None,
         )
         # After an injected reset the transport is gone; what is returned here is never sent.
         return response if response is not None else web.Response(status=500)
@@ -170,6 +171,7 @@ class OneLakeServer(DfsOperations, BlobOperations):
         claims = self.authority.verify(call.headers.get("Authorization"))
         call.token_id = claims.get("jti")
         principal = self.access.principal(claims)
+        call.principal = principal.name
         path, source = call.path, None
         targets = [f"{call.workspace}/{call.path}"]
         if call.operation in ("ListPaths", "ListBlobs"):

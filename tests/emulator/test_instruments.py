@@ -9,6 +9,7 @@ import requests
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.storage.blob.aio import BlobServiceClient as AsyncBlobServiceClient
 
+from onelake_contents.emulator.access import ADMIN_NAME
 from tests.conftest import FILES, WORKSPACE
 
 
@@ -35,7 +36,7 @@ def test_request_log_records_operation_path_status_and_bytes(container, emulator
         ("GET", "blob", "GetBlob", f"{FILES}/log.txt", 206),
     ]
     assert records[0].bytes_in == 5 and records[1].bytes_out == 5
-    assert all(r.workspace == WORKSPACE and r.token_id for r in records)
+    assert all(r.workspace == WORKSPACE and r.token_id and r.principal == ADMIN_NAME for r in records)
     emulator.reset_requests()
     assert emulator.requests() == []
 
