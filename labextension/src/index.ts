@@ -452,8 +452,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Files and folders deleted from OneLake that can be restored'),
       icon: trashIcon,
       execute: () => {
+        // showing the panel lists the trash; one already in view is listed again
+        const shown = trash.isVisible;
         app.shell.activateById(trash.id);
-        trash.changed();
+        if (shown) {
+          trash.changed();
+        }
       }
     });
     if (palette) {
