@@ -203,6 +203,23 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         page.locator(".jp-NotebookPanel >> visible=true").click(button="right", position={"x": 400, "y": 400})
         page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
         lab.versions_panel().locator(".jp-OneLake-file", has_text="history.ipynb").wait_for(timeout=WAIT)
+        # text files are compared line by line
+        note = {"type": "file", "format": "text", "content": "alpha\nbeta\n"}
+        assert api(stack, "PUT", "api/contents/notes.md", json=note).status_code == 201
+        assert api(stack, "POST", "api/contents/notes.md/checkpoints").status_code == 201
+        note["content"] = "alpha\ngamma\n"
+        assert api(stack, "PUT", "api/contents/notes.md", json=note).status_code == 200
+        lab.refresh()
+        lab.item("notes.md").click(button="right")
+        page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
+        lab.versions_panel().locator(".jp-OneLake-file", has_text="notes.md").wait_for(timeout=WAIT)
+        wait_for(lambda: lab.version_rows().count() == 1, timeout=90)
+        lab.version_rows().first.locator("[data-action=compare]").click()
+        text_diff = page.locator('.jp-OneLake-compareWidget[data-loaded="true"] >> visible=true')
+        text_diff.locator(".jp-OneLake-diffRemoved", has_text=re.compile("^-beta$")).wait_for(timeout=WAIT)
+        assert text_diff.locator(".jp-OneLake-diffAdded").all_inner_texts() == ["+gamma"]
+        lab.shot("text-diff")
+
         page.keyboard.press("Control+Shift+c")
         palette = page.locator(".jp-ModalCommandPalette >> visible=true")
         palette.locator("input").fill("OneLake")
@@ -284,6 +301,19 @@ def test_the_trash_restores_a_notebook_with_its_versions_a_folder_and_a_file_who
         for name in ("draft.ipynb", "old-project", "report.txt", "report (restored).txt"):
             lab.item(name).wait_for(timeout=WAIT)
         lab.shot("restored")
+
+        # in the dark theme the panel is dark too (JupyterLab's variables, not colours of its own)
+        lab.menu("Settings", "Theme")
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile("^JupyterLab Dark$")).click()
+        page.locator("body[data-jp-theme-light=false]").wait_for(state="attached", timeout=WAIT)
+        lab.open_trash()
+        background = page.locator("#onelake-trash").evaluate("node => getComputedStyle(node).backgroundColor")
+        red, green, blue = (int(v) for v in re.findall(r"\d+", background)[:3])
+        assert red + green + blue < 3 * 64, background
+        lab.shot("dark")
+        lab.menu("Settings", "Theme")
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile("^JupyterLab Light$")).click()
+        page.locator("body[data-jp-theme-light=true]").wait_for(state="attached", timeout=WAIT)
     except Exception:
         lab.shot("failure")
         raise
