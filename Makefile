@@ -64,10 +64,11 @@ hub: $(HUB_STAMP) $(LABEXT) $(CHP)
 test: $(STAMP) $(LABEXT) $(CHP) lint
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(LABEXT)
 	$(BIN)/ruff check onelake_contents tests benchmarks jupyter_config
 	$(BIN)/ruff format --check onelake_contents tests benchmarks
 	$(BIN)/lint-imports
+	cd labextension && PATH=$(CURDIR)/$(BIN):$$PATH jlpm lint
 
 # Requests per action and time under an injected RTT, against local disk and s3contents; writes
 # benchmarks/RESULTS.md and benchmarks/latency-vs-rtt.png. ARGS="--rtt-ms 50" to change the RTT.

@@ -124,12 +124,7 @@ export class HistoryAPI {
     query?: Record<string, string>,
     body?: any
   ): Promise<any> {
-    let url = URLExt.join(
-      this.settings.baseUrl,
-      'onelake/api',
-      route,
-      URLExt.encodeParts(path)
-    );
+    let url = URLExt.join(this.settings.baseUrl, 'onelake/api', route, URLExt.encodeParts(path));
     if (query) {
       url += URLExt.objectToQueryString(query);
     }

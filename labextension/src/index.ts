@@ -34,7 +34,6 @@ namespace CommandIDs {
   export const trash = 'onelake-contents:trash';
 }
 
-
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -73,12 +72,20 @@ class Actions implements IVersionActions {
     widget.node.dataset.path = path;
     widget.node.dataset.versionId = version.id;
     widget.title.label = titled(path, version, trans);
-    widget.title.caption = trans.__('%1 as it was on %2 (read-only)', path, exactly(version.last_modified));
+    widget.title.caption = trans.__(
+      '%1 as it was on %2 (read-only)',
+      path,
+      exactly(version.last_modified)
+    );
     widget.title.icon = historyIcon;
     widget.title.closable = true;
     const banner = new Widget();
     banner.addClass('jp-OneLake-banner');
-    banner.node.textContent = trans.__('%1 as it was on %2. Read-only.', path, exactly(version.last_modified));
+    banner.node.textContent = trans.__(
+      '%1 as it was on %2. Read-only.',
+      path,
+      exactly(version.last_modified)
+    );
     content.addWidget(banner);
     this.toolbar(widget, path, version);
     this.app.shell.add(widget, 'main');
@@ -174,7 +181,8 @@ class Actions implements IVersionActions {
     };
     base.onchange = () => void show();
     remoteSelect.onchange = () => void show();
-    (widget as any).onelakeCompare = (baseId: string, remoteId: string) => void fill(baseId, remoteId);
+    (widget as any).onelakeCompare = (baseId: string, remoteId: string) =>
+      void fill(baseId, remoteId);
     this.app.shell.add(widget, 'main');
     void fill(version.id, remote);
   }
@@ -184,8 +192,11 @@ class Actions implements IVersionActions {
     const context = this.context(path);
     const unsaved = context && !context.model.collaborative && context.model.dirty;
     const body =
-      trans.__('%1 gets the content it had on %2. What it holds now is kept as a version, so you can undo this.', path, exactly(version.last_modified)) +
-      (unsaved ? ' ' + trans.__('Its unsaved changes in this window are lost.') : '');
+      trans.__(
+        '%1 gets the content it had on %2. What it holds now is kept as a version, so you can undo this.',
+        path,
+        exactly(version.last_modified)
+      ) + (unsaved ? ' ' + trans.__('Its unsaved changes in this window are lost.') : '');
     const answer = await showDialog({
       title: trans.__('Restore this version?'),
       body,
@@ -210,7 +221,11 @@ class Actions implements IVersionActions {
     void this.versions.refresh();
     Notification.success(
       offerUndo
-        ? trans.__('%1 is back to its version of %2.', PathExt.basename(path), exactly(version.last_modified))
+        ? trans.__(
+            '%1 is back to its version of %2.',
+            PathExt.basename(path),
+            exactly(version.last_modified)
+          )
         : trans.__('%1 is back to what it held before the restore.', PathExt.basename(path)),
       {
         autoClose: 10000,
@@ -242,7 +257,9 @@ class Actions implements IVersionActions {
     void this.browser?.model.refresh();
     Notification.success(trans.__('Restored as %1.', made.path), {
       autoClose: 10000,
-      actions: [{ label: trans.__('Open'), callback: () => void this.docManager.openOrReveal(made.path) }]
+      actions: [
+        { label: trans.__('Open'), callback: () => void this.docManager.openOrReveal(made.path) }
+      ]
     });
   }
 
@@ -259,7 +276,12 @@ class Actions implements IVersionActions {
           actions:
             item.type === 'directory'
               ? []
-              : [{ label: trans.__('Open'), callback: () => void this.docManager.openOrReveal(done.path) }]
+              : [
+                  {
+                    label: trans.__('Open'),
+                    callback: () => void this.docManager.openOrReveal(done.path)
+                  }
+                ]
         });
         return true;
       } catch (error) {
@@ -272,7 +294,11 @@ class Actions implements IVersionActions {
         const stem = ext ? taken.slice(0, -ext.length) : taken;
         const answer = await InputDialog.getText({
           title: trans.__('The name is taken'),
-          label: trans.__('%1 exists in %2 now. Restore it as:', taken, item.folder || trans.__('the top folder')),
+          label: trans.__(
+            '%1 exists in %2 now. Restore it as:',
+            taken,
+            item.folder || trans.__('the top folder')
+          ),
           text: `${stem} (restored)${ext}`,
           okLabel: trans.__('Restore')
         });
@@ -312,12 +338,23 @@ class Actions implements IVersionActions {
       node.onclick = run;
       widget.toolbar.addItem(name, new Widget({ node }));
     };
-    add('compare', trans.__('Compare with the file now'), trans.__('What changed since this version'), () =>
-      this.compare(path, version)
+    add(
+      'compare',
+      trans.__('Compare with the file now'),
+      trans.__('What changed since this version'),
+      () => this.compare(path, version)
     );
-    add('restore', trans.__('Restore'), trans.__('Give the file this content'), () => void this.restore(path, version));
-    add('copy', trans.__('Restore as a copy'), trans.__('Make a new file with this content'), () =>
-      void this.restoreAsCopy(path, version)
+    add(
+      'restore',
+      trans.__('Restore'),
+      trans.__('Give the file this content'),
+      () => void this.restore(path, version)
+    );
+    add(
+      'copy',
+      trans.__('Restore as a copy'),
+      trans.__('Make a new file with this content'),
+      () => void this.restoreAsCopy(path, version)
     );
   }
 
@@ -362,7 +399,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     try {
       kept = (await api.about()).versions_kept;
     } catch (error) {
-      console.info('onelake-contents: this server keeps its files elsewhere; version history and trash are off');
+      console.info(
+        'onelake-contents: this server keeps its files elsewhere; version history and trash are off'
+      );
       return;
     }
     const services: IViewServices = { rendermime, editorServices, translator, trans };
@@ -416,7 +455,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     /** The file a command is about: the file browser's selection, a document, or the one in view. */
     const target = (): string | null => {
-      if (browser && app.contextMenuHitTest(node => node.classList.contains('jp-DirListing-item'))) {
+      if (
+        browser &&
+        app.contextMenuHitTest(node => node.classList.contains('jp-DirListing-item'))
+      ) {
         const item = browser.selectedItems().next();
         if (!item.done && item.value.type !== 'directory') {
           return contents.localPath(item.value.path);

@@ -89,7 +89,8 @@ export class TrashPanel extends Widget {
     row.className = 'jp-OneLake-trashItem';
     row.dataset.path = item.path;
     row.dataset.type = item.type;
-    const icon = item.type === 'directory' ? folderIcon : item.type === 'notebook' ? notebookIcon : fileIcon;
+    const icon =
+      item.type === 'directory' ? folderIcon : item.type === 'notebook' ? notebookIcon : fileIcon;
     const iconNode = document.createElement('span');
     iconNode.className = 'jp-OneLake-icon';
     icon.element({ container: iconNode });
@@ -101,7 +102,9 @@ export class TrashPanel extends Widget {
     name.title = item.path;
     const where = document.createElement('span');
     where.className = 'jp-OneLake-details';
-    where.textContent = item.folder ? trans.__('in %1', item.folder) : trans.__('in the top folder');
+    where.textContent = item.folder
+      ? trans.__('in %1', item.folder)
+      : trans.__('in the top folder');
     const details = document.createElement('span');
     details.className = 'jp-OneLake-details';
     const deleted = document.createElement('span');

@@ -106,7 +106,13 @@ export class VersionsPanel extends Widget {
     this._status.classList.remove('jp-mod-error');
     const rule = this.trans.__('Each save keeps a version; the newest %1 are kept.', this.kept);
     this._status.textContent = versions.length
-      ? this.trans._n('%1 version, newest on top.', '%1 versions, newest on top.', versions.length) + ' ' + rule
+      ? this.trans._n(
+          '%1 version, newest on top.',
+          '%1 versions, newest on top.',
+          versions.length
+        ) +
+        ' ' +
+        rule
       : this.trans.__('No versions yet.') + ' ' + rule;
     this._list.replaceChildren(...versions.map(v => this.row(path, v)));
   }
@@ -123,7 +129,9 @@ export class VersionsPanel extends Widget {
     this._status.classList.remove('jp-mod-error');
     if (path === null) {
       this._file.textContent = '';
-      this._status.textContent = this.trans.__('Open a file to see the versions OneLake keeps of it.');
+      this._status.textContent = this.trans.__(
+        'Open a file to see the versions OneLake keeps of it.'
+      );
       return;
     }
     this._file.textContent = path;
@@ -147,13 +155,29 @@ export class VersionsPanel extends Widget {
     what.append(time, details);
     const buttons = document.createElement('div');
     buttons.className = 'jp-OneLake-buttons';
-    const preview = button(trans.__('Preview'), trans.__('Show this version, read-only'), 'preview');
+    const preview = button(
+      trans.__('Preview'),
+      trans.__('Show this version, read-only'),
+      'preview'
+    );
     preview.onclick = () => this.actions.preview(path, version);
-    const compare = button(trans.__('Compare'), trans.__('Show what changed between this version and the file now'), 'compare');
+    const compare = button(
+      trans.__('Compare'),
+      trans.__('Show what changed between this version and the file now'),
+      'compare'
+    );
     compare.onclick = () => this.actions.compare(path, version);
-    const restore = button(trans.__('Restore'), trans.__('Give the file this content (what it holds now is kept as a version)'), 'restore');
+    const restore = button(
+      trans.__('Restore'),
+      trans.__('Give the file this content (what it holds now is kept as a version)'),
+      'restore'
+    );
     restore.onclick = () => void this.actions.restore(path, version);
-    const copy = button(trans.__('Restore as a copy'), trans.__('Make a new file beside it with this content'), 'copy');
+    const copy = button(
+      trans.__('Restore as a copy'),
+      trans.__('Make a new file beside it with this content'),
+      'copy'
+    );
     copy.onclick = () => void this.actions.restoreAsCopy(path, version);
     buttons.append(preview, compare, restore, copy);
     item.append(what, buttons);

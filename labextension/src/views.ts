@@ -51,7 +51,9 @@ export class NotebookView extends Panel {
     super();
     this.addClass('jp-OneLake-notebookView');
     this.addClass('jp-Notebook');
-    const info = (notebook.metadata?.language_info ?? { name: 'python' }) as nbformat.ILanguageInfoMetadata;
+    const info = (notebook.metadata?.language_info ?? {
+      name: 'python'
+    }) as nbformat.ILanguageInfoMetadata;
     const codeMime = services.editorServices.mimeTypeService.getMimeTypeByLanguage(info);
     for (const cell of notebook.cells ?? []) {
       this.addWidget(this.cellWidget(cell, codeMime, services));
@@ -131,7 +133,11 @@ export function versionView(model: VersionModel, services: IViewServices): Widge
     view.node.appendChild(img);
     view.addClass('jp-OneLake-image');
   } else {
-    view.node.textContent = services.trans.__('%1 is binary (%2): there is nothing to preview.', model.name, mimetype);
+    view.node.textContent = services.trans.__(
+      '%1 is binary (%2): there is nothing to preview.',
+      model.name,
+      mimetype
+    );
     view.addClass('jp-OneLake-empty');
   }
   return view;
@@ -156,15 +162,16 @@ export class TextDiffView extends Widget {
     for (const line of diff.replace(/\n$/, '').split('\n')) {
       const row = document.createElement('div');
       row.textContent = line;
-      row.className = line.startsWith('+++') || line.startsWith('---')
-        ? 'jp-OneLake-diffFile'
-        : line.startsWith('@@')
-          ? 'jp-OneLake-diffHunk'
-          : line.startsWith('+')
-            ? 'jp-OneLake-diffAdded'
-            : line.startsWith('-')
-              ? 'jp-OneLake-diffRemoved'
-              : 'jp-OneLake-diffContext';
+      row.className =
+        line.startsWith('+++') || line.startsWith('---')
+          ? 'jp-OneLake-diffFile'
+          : line.startsWith('@@')
+            ? 'jp-OneLake-diffHunk'
+            : line.startsWith('+')
+              ? 'jp-OneLake-diffAdded'
+              : line.startsWith('-')
+                ? 'jp-OneLake-diffRemoved'
+                : 'jp-OneLake-diffContext';
       pre.appendChild(row);
     }
     this.node.appendChild(pre);
