@@ -63,6 +63,11 @@ export class HistoryError extends Error {
   }
 }
 
+/** What to tell the user about an error: the server's message, else the error's. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export class HistoryAPI {
   constructor(
     private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()

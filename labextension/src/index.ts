@@ -22,20 +22,17 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { CURRENT, HistoryAPI, HistoryError, ITrashItem, IVersion } from './api';
-import { exactly, when } from './format';
+import { CURRENT, HistoryAPI, HistoryError, ITrashItem, IVersion, messageOf } from './api';
+import { exactly } from './format';
+import { CompareWidget } from './compare';
 import { historyIcon, trashIcon } from './icons';
 import { TrashPanel } from './trash';
 import { IVersionActions, VersionsPanel } from './versions';
-import { diffView, IViewServices, versionView } from './views';
+import { IViewServices, versionView } from './views';
 
 namespace CommandIDs {
   export const versions = 'onelake-contents:versions';
   export const trash = 'onelake-contents:trash';
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** What a version's name reads as in titles: "name, 10 minutes ago". */
@@ -97,94 +94,21 @@ class Actions implements IVersionActions {
         widget.node.dataset.loaded = 'true';
       },
       error => {
-        banner.node.textContent = message(error);
+        banner.node.textContent = messageOf(error);
         banner.addClass('jp-mod-error');
       }
     );
   }
 
   compare(path: string, version: IVersion, remote: string = CURRENT): void {
-    const id = `onelake-compare-${path}`;
-    const existing = this.find(id);
-    if (existing) {
-      (existing as any).onelakeCompare?.(version.id, remote);
-      this.app.shell.activateById(id);
-      return;
+    const open = this.find(CompareWidget.idFor(path));
+    const widget =
+      open instanceof CompareWidget ? open : new CompareWidget(this.api, this.services, path);
+    if (widget !== open) {
+      this.app.shell.add(widget, 'main');
     }
-    const trans = this.trans;
-    const content = new Panel();
-    content.addClass('jp-OneLake-compare');
-    const widget = new MainAreaWidget({ content });
-    widget.id = id;
-    widget.addClass('jp-OneLake-compareWidget');
-    widget.node.dataset.path = path;
-    widget.title.label = trans.__('Changes: %1', PathExt.basename(path));
-    widget.title.caption = trans.__('What changed in %1 between two versions', path);
-    widget.title.icon = historyIcon;
-    widget.title.closable = true;
-    const bar = new Widget();
-    bar.addClass('jp-OneLake-compareBar');
-    const base = document.createElement('select');
-    base.className = 'jp-mod-styled jp-OneLake-side';
-    base.dataset.side = 'base';
-    const remoteSelect = document.createElement('select');
-    remoteSelect.className = 'jp-mod-styled jp-OneLake-side';
-    remoteSelect.dataset.side = 'remote';
-    const from = document.createElement('label');
-    from.append(trans.__('From'), ' ', base);
-    const to = document.createElement('label');
-    to.append(trans.__('to'), ' ', remoteSelect);
-    bar.node.append(from, to);
-    content.addWidget(bar);
-    let body: Widget | null = null;
-    let ticket = 0;
-    const show = async () => {
-      const mine = ++ticket;
-      widget.node.dataset.loaded = 'false';
-      let view: Widget;
-      try {
-        const diff = await this.api.diff(path, base.value, remoteSelect.value);
-        view = await diffView(diff, this.services);
-      } catch (error) {
-        view = new Widget();
-        view.addClass('jp-OneLake-empty');
-        view.addClass('jp-mod-error');
-        view.node.textContent = message(error);
-      }
-      if (mine !== ticket) {
-        view.dispose();
-        return;
-      }
-      body?.dispose();
-      body = view;
-      view.addClass('jp-OneLake-compareBody');
-      content.addWidget(view);
-      widget.node.dataset.loaded = 'true';
-    };
-    const fill = async (baseId: string, remoteId: string) => {
-      let versions: IVersion[] = [];
-      try {
-        versions = await this.api.versions(path);
-      } catch (error) {
-        void showErrorMessage(trans.__('Cannot list the versions of %1', path), message(error));
-      }
-      for (const select of [base, remoteSelect]) {
-        const options = [new Option(trans.__('the file now'), CURRENT)];
-        for (const v of versions) {
-          options.push(new Option(`${when(v.last_modified)} · ${exactly(v.last_modified)}`, v.id));
-        }
-        select.replaceChildren(...options);
-      }
-      base.value = baseId;
-      remoteSelect.value = remoteId;
-      await show();
-    };
-    base.onchange = () => void show();
-    remoteSelect.onchange = () => void show();
-    (widget as any).onelakeCompare = (baseId: string, remoteId: string) =>
-      void fill(baseId, remoteId);
-    this.app.shell.add(widget, 'main');
-    void fill(version.id, remote);
+    this.app.shell.activateById(widget.id);
+    void widget.compare(version.id, remote);
   }
 
   async restore(path: string, version: IVersion): Promise<void> {
@@ -214,7 +138,7 @@ class Actions implements IVersionActions {
     try {
       kept = (await this.api.restore(path, version.id)).kept;
     } catch (error) {
-      void showErrorMessage(trans.__('Cannot restore %1', path), message(error));
+      void showErrorMessage(trans.__('Cannot restore %1', path), messageOf(error));
       return;
     }
     await this.reload(path);
@@ -251,7 +175,7 @@ class Actions implements IVersionActions {
     try {
       made = await this.api.restoreAsCopy(path, version.id, answer.value?.trim() || undefined);
     } catch (error) {
-      void showErrorMessage(trans.__('Cannot restore %1 as a copy', path), message(error));
+      void showErrorMessage(trans.__('Cannot restore %1 as a copy', path), messageOf(error));
       return;
     }
     void this.browser?.model.refresh();
@@ -286,7 +210,7 @@ class Actions implements IVersionActions {
         return true;
       } catch (error) {
         if (!(error instanceof HistoryError) || error.status !== 409) {
-          void showErrorMessage(trans.__('Cannot restore %1', item.path), message(error));
+          void showErrorMessage(trans.__('Cannot restore %1', item.path), messageOf(error));
           return false;
         }
         const taken = name ?? item.name;
@@ -315,10 +239,11 @@ class Actions implements IVersionActions {
     return widget ? this.docManager.contextForWidget(widget) : undefined;
   }
 
-  /** An open document shows its restored content (a collaborative room reloads on its own). */
+  /** An open document shows the restored content and knows the file's new time, so that its
+   * next save is not taken for an overwrite of someone else's change. */
   private async reload(path: string): Promise<void> {
     const context = this.context(path);
-    if (context && !context.model.collaborative) {
+    if (context) {
       try {
         await context.revert();
       } catch (error) {
@@ -425,7 +350,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // the panel follows the document in view (not previews, diffs or launchers)
     let tracked: DocumentRegistry.Context | null = null;
-    const onFileChanged = () => void versions.refresh();
+    const onFileChanged = () => versions.changed();
     const track = (widget: Widget | null) => {
       const context = widget ? docManager.contextForWidget(widget) : undefined;
       if (!context || context === tracked) {
@@ -449,7 +374,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       const saved = change.newValue?.path;
       if (change.type === 'save' && saved && contents.localPath(saved) === versions.path) {
-        void versions.refresh();
+        versions.changed();
+      }
+    });
+    // JupyterLab's save makes a version (its checkpoint) before the command is done
+    app.commands.commandExecuted.connect((_, executed) => {
+      if (executed.id === 'docmanager:save' || executed.id === 'docmanager:save-all') {
+        void Promise.resolve(executed.result).then(
+          () => versions.changed(),
+          () => undefined
+        );
       }
     });
 

@@ -7,7 +7,7 @@ import { fileIcon, folderIcon, notebookIcon, refreshIcon } from '@jupyterlab/ui-
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { HistoryAPI, HistoryError, ITrashItem } from './api';
+import { HistoryAPI, ITrashItem, messageOf } from './api';
 import { exactly, size, timeLeft, when } from './format';
 import { trashIcon } from './icons';
 
@@ -62,7 +62,7 @@ export class TrashPanel extends Widget {
       if (ticket === this._ticket) {
         this.node.classList.remove('jp-mod-loading');
         this._list.replaceChildren();
-        this._status.textContent = error instanceof HistoryError ? error.message : String(error);
+        this._status.textContent = messageOf(error);
         this._status.classList.add('jp-mod-error');
       }
       return;

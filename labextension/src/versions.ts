@@ -7,7 +7,7 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { HistoryAPI, HistoryError, IVersion } from './api';
+import { HistoryAPI, IVersion, messageOf } from './api';
 import { exactly, size, when } from './format';
 import { historyIcon } from './icons';
 
@@ -79,6 +79,15 @@ export class VersionsPanel extends Widget {
     }
   }
 
+  /** Lists the versions again when in view, else when the panel next comes into view. */
+  changed(): void {
+    if (this.isVisible) {
+      void this.refresh();
+    } else {
+      this._stale = true;
+    }
+  }
+
   async refresh(): Promise<void> {
     const path = this._path;
     this._stale = false;
@@ -93,7 +102,7 @@ export class VersionsPanel extends Widget {
     } catch (error) {
       if (ticket === this._ticket) {
         this._list.replaceChildren();
-        this._status.textContent = error instanceof HistoryError ? error.message : String(error);
+        this._status.textContent = messageOf(error);
         this._status.classList.add('jp-mod-error');
         this.node.classList.remove('jp-mod-loading');
       }

@@ -194,6 +194,23 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         wait_for(lambda: lab.version_rows().count() == 5, timeout=90)
         for_readme(lab.shot("undone"), "history-versions.png")
 
+        # restored as a copy, under the name given
+        lab.version_rows().last.locator("[data-action=copy]").click()
+        dialog = page.locator(".jp-Dialog", has_text="Restore as a copy")
+        dialog.wait_for(timeout=WAIT)
+        dialog.locator("input").fill("first-draft.ipynb")
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        wait_for(lambda: notebook_sources(stack, "first-draft.ipynb") == ["import math"], timeout=90)
+        assert notebook_sources(stack, "history.ipynb") == ["answer = 6 * 7", "print(answer)"]
+
+        # with the panel open, the version a save makes shows up in it
+        lab.tab("history.ipynb").click()
+        lab.cells("print(answer)").click()
+        lab.new_cell_below("answer")
+        lab.save()
+        wait_for(lambda: lab.version_rows().count() == 6, timeout=90)
+        assert lab.version_rows().first.get_attribute("data-version-id") == versions(stack, "history.ipynb")[0]["id"]
+
         # the panel follows the file the context menu is for; the palette has both commands
         lab.item("sample.csv").click(button="right")
         page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
