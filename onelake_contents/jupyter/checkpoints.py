@@ -17,7 +17,7 @@ from jupyter_server.services.contents.checkpoints import AsyncCheckpoints, Async
 from tornado.web import HTTPError
 from traitlets import Int
 
-from ..lake.files import IsADirectory
+from ..lake.files import IsADirectory, LakeFiles
 from ..lake.versions import NoSuchVersion, Versions
 from ..storage import Blob, Entry, NotFound
 from ..turns import off_the_loop
@@ -38,10 +38,15 @@ class OneLakeCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         """The versions of the root `path` is in, and its OneLake path, under the contents
         methods' own rules: nothing in a checkpoint folder, nothing hidden unless allowed."""
         _, files, ol = self.parent.place_of_versions(path, "use checkpoints of")
+        return self.versions_of(files), ol
+
+    def versions_of(self, files: LakeFiles) -> Versions:
+        """The versions of a root's files: one `Versions` per root, shared with the history API,
+        so that a restore knows the version the last save made."""
         versions = self._versions.get(id(files))
         if versions is None:
             versions = self._versions[id(files)] = Versions(files, keep=self.max_checkpoints)
-        return versions, ol
+        return versions
 
     @staticmethod
     def _model(entry: Entry) -> dict:

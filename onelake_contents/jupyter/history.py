@@ -30,7 +30,7 @@ from .. import __version__
 from ..lake.files import LakeFiles
 from ..lake.history import CURRENT, History, text_diff
 from ..lake.trash import NameTaken, Stranded, Trash, TrashItem, item_token, parse_token, recency
-from ..lake.versions import VERSION_ID, NoSuchVersion, Versions
+from ..lake.versions import VERSION_ID, NoSuchVersion
 from ..paths import check_new_name, in_checkpoint_dir, is_hidden, join, split
 from ..storage import Blob, Entry, NotFound
 from ..turns import off_the_loop
@@ -59,7 +59,7 @@ class HistoryHandler(APIHandler):
         checkpoints = self.cm.checkpoints
         if not isinstance(checkpoints, OneLakeCheckpoints):
             raise HTTPError(404, "Versions are OneLakeCheckpoints' (the server has another checkpoints class)")
-        return History(Versions(files, keep=checkpoints.max_checkpoints))
+        return History(checkpoints.versions_of(files))
 
     def checked(self, path: str, action: str) -> tuple[str, LakeFiles, str]:
         """(API path, its root's files layer, OneLake path) under the contents API's rules."""

@@ -247,6 +247,12 @@ class LakeFiles:
             return None
         return self.ledger.held(path, hit.etag)
 
+    def held_seen(self, path: str) -> Blob | None:
+        """The bytes of the version of a file this server last read or wrote, however long ago:
+        current as far as a write conditional on that version (`If-Match`) is concerned."""
+        etag = self.ledger.seen_etag(path)
+        return None if etag is None else self.ledger.held(path, etag)
+
     async def stream(self, path: str, offset: int = 0, length: int | None = None):
         """The entry and an iterator of the bytes of a range (4 MiB pieces at most in memory)."""
         return await self.store.stream(path, offset, length)

@@ -56,13 +56,19 @@ class History:
         self, path: str, version_id: str, *, max_bytes: int, overwrite_changes: bool = False
     ) -> tuple[Entry, Entry]:
         """The file's content becomes the version's, after its current content became a version
-        (so a restore is undone by restoring that one). Requests: one GET of the version, one
-        Put Blob of the current content as a version, one Put Blob of the file (conditional on
-        the current version, like a save), plus one GET of the current content unless this server
-        holds it (a file open in JupyterLab). Returns (the file's new entry, the version made of
-        what it held). NoSuchVersion, NotFound, IsADirectory, TooLarge over `max_bytes`."""
+        (so a restore is undone by restoring that one). Requests: one GET of the version and one
+        Put Blob of the file, conditional on the version this server last saw (like a save: a
+        change made elsewhere is a 409 and nothing is written); plus one Put Blob of the current
+        content as a version unless the newest version this server made holds it (JupyterLab's
+        save makes one), and one GET of it unless this server saw it (a file open in JupyterLab).
+        Returns (the file's new entry, the version that holds what it held). NoSuchVersion,
+        NotFound, IsADirectory, TooLarge over `max_bytes`."""
         blob = await self.read(path, version_id, max_bytes=max_bytes)
-        current = self.files.held_current(path) or await self.files.read(path, max_bytes=max_bytes)
+        # an unconditional write (last writer wins) must keep what OneLake holds now, not what
+        # this server saw last
+        current = self.files.held_current(path) or (None if overwrite_changes else self.files.held_seen(path))
+        if current is None:
+            current = await self.files.read(path, max_bytes=max_bytes)
         if current.entry.is_dir:
             raise IsADirectory(f"{path} is a directory")
         kept = await self.versions.create(path, current.data)

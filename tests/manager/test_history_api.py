@@ -179,15 +179,45 @@ def test_restore_keeps_the_current_content_as_a_version_so_it_can_be_undone(serv
     lake.reset_requests()
     answer = call(server, "POST", f"versions/{quote(path)}/{first}/restore")
     assert answer.status_code == 200
-    # the version read; the current content read (304: this server holds its bytes) and kept as
-    # a version; the file written
-    assert operations(lake) == ["GetBlob", "GetBlob", "PutBlob", "PutBlob"]
-    assert [r.status for r in lake.requests()][1] == 304
+    # the version read; the current content (saved without a version; this server holds its
+    # bytes) kept as a version; the file written
+    assert operations(lake) == ["GetBlob", "PutBlob", "PutBlob"]
+    assert ".ipynb_checkpoints/" in lake.requests()[1].path and lake.requests()[2].path.endswith("/n.ipynb")
     kept = answer.json()["kept"]["id"]
     assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "first"
     assert call(server, "GET", f"versions/{quote(path)}").json()["versions"][0]["id"] == kept
     assert call(server, "POST", f"versions/{quote(path)}/{kept}/restore").status_code == 200
     assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "third"
+
+
+def test_a_restore_after_a_save_in_jupyterlab_is_two_requests(server, lake, folder):
+    """JupyterLab's save makes a version of what it saved: that version is the one kept, and the
+    file this server saw is not read again."""
+    path = f"{folder}/n.ipynb"
+    first, _, third = save_versions(server, path, notebook("first"), notebook("second"), notebook("third"))
+    lake.reset_requests()
+    answer = call(server, "POST", f"versions/{quote(path)}/{first}/restore")
+    assert answer.status_code == 200
+    assert operations(lake) == ["GetBlob", "PutBlob"]
+    assert lake.requests()[1].path.endswith("/n.ipynb")
+    assert answer.json()["kept"]["id"] == third
+    assert [v["id"] for v in call(server, "GET", f"versions/{quote(path)}").json()["versions"]] == [third, _, first]
+    assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "first"
+    # undone by restoring what was kept
+    assert call(server, "POST", f"versions/{quote(path)}/{third}/restore").status_code == 200
+    assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "third"
+
+
+def test_a_restore_over_a_change_made_elsewhere_is_409_and_writes_nothing(server, lake, folder):
+    path = f"{folder}/n.ipynb"
+    first, _ = save_versions(server, path, notebook("first"), notebook("second"))
+    elsewhere = json.dumps(notebook("elsewhere")["content"]).encode()
+    lake.namespace.write_file(lake.namespace.workspaces[WORKSPACE], f"{ROOT}/{path}", elsewhere)
+    lake.reset_requests()
+    answer = call(server, "POST", f"versions/{quote(path)}/{first}/restore")
+    assert answer.status_code == 409
+    assert ("PutBlob", 412) in [(r.operation, r.status) for r in lake.requests()]
+    assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "elsewhere"
 
 
 def test_restore_as_a_copy_makes_a_new_file_beside_it(server, lake, folder):
