@@ -326,7 +326,13 @@ class LakeFiles:
 
     # ---- writing -------------------------------------------------------------------------------
     async def write(
-        self, path: str, data: bytes, content_type: str | None, *, overwrite_changes: bool = False
+        self,
+        path: str,
+        data: bytes,
+        content_type: str | None,
+        *,
+        overwrite_changes: bool = False,
+        if_match: str | None = None,
     ) -> Entry:
         """One Put Blob, conditional on what this server last saw of the file.
 
@@ -336,14 +342,18 @@ class LakeFiles:
         A failed condition is checked against the write id in the blob's metadata (the ledger's
         rule), so our own write whose answer was lost, or an ETag moved by a rename, is not a
         conflict. Bytes identical to the version we hold are not written at all.
+        `if_match`: this version exactly, even over a later save of this server's (a restore
+        that kept this version's bytes must not write over bytes it did not keep).
         """
         lock = self._writing.get(path)
         if lock is None:
             lock = self._writing[path] = asyncio.Lock()
         async with lock:
-            return await self._write(path, data, content_type, overwrite_changes)
+            return await self._write(path, data, content_type, overwrite_changes, if_match)
 
-    async def _write(self, path: str, data: bytes, content_type: str | None, overwrite_changes: bool) -> Entry:
+    async def _write(
+        self, path: str, data: bytes, content_type: str | None, overwrite_changes: bool, if_match: str | None = None
+    ) -> Entry:
         cached = self.cache.lookup(path)
         if isinstance(cached, Entry) and cached.is_dir:
             raise IsADirectory(f"{path} is a directory")
@@ -352,7 +362,7 @@ class LakeFiles:
             return unchanged
         digest = await off_the_loop(sha256, data)
         write_id = new_write_id()
-        seen = None if overwrite_changes else self.ledger.seen_etag(path)
+        seen = if_match or (None if overwrite_changes else self.ledger.seen_etag(path))
         created = cached.created if isinstance(cached, Entry) else None
         options = {"metadata": write_metadata(digest, write_id), "content_type": content_type, "created": created}
         self.ledger.expect(path, write_id)
@@ -364,7 +374,7 @@ class LakeFiles:
             else:
                 entry = await self.store.write(path, data, **options)
         except Changed as refused:
-            entry = await self._write_after_412(path, data, write_id, options, refused)
+            entry = await self._write_after_412(path, data, write_id, options, refused, exact=if_match is not None)
         except AlreadyExists:
             # `If-None-Match: *` failed: our own earlier try (answer lost), or someone else's file
             current, metadata = await self.store.stat(path)
@@ -401,11 +411,13 @@ class LakeFiles:
         self.cache.put(current)
         return current
 
-    async def _write_after_412(self, path: str, data: bytes, write_id: str, options: dict, refused: Changed) -> Entry:
+    async def _write_after_412(
+        self, path: str, data: bytes, write_id: str, options: dict, refused: Changed, *, exact: bool = False
+    ) -> Entry:
         """A conditional save failed: did the file really change elsewhere? Not when it holds this
         write (landed, answer lost) or a version of ours (its ETag moved by a rename or by our own
         lost answer); the save is then retried on the current version (a few times, as those
-        retries can race the same way)."""
+        retries can race the same way). `exact`: only this write having landed is not a conflict."""
         for _ in range(4):
             try:
                 current, metadata = await self.store.stat(path)
@@ -418,7 +430,7 @@ class LakeFiles:
             if self.ledger.landed(metadata, write_id):
                 self.log.info("Save of %s had already landed (its answer was lost); not a conflict", path)
                 return current
-            if not self.ledger.ours(path, metadata):
+            if exact or not self.ledger.ours(path, metadata):
                 self.cache.put(current)
                 self.log.info(
                     "Refusing to save %s: OneLake holds version %s, this server last saw %s",

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 
 from ..paths import split
-from ..storage import AlreadyExists, Blob, Entry, NotFound
+from ..storage import AlreadyExists, Blob, Changed, Entry, NotFound
 from .content import content_type
 from .files import IsADirectory, LakeFiles
 from .versions import NoSuchVersion, Versions, version_path
@@ -56,23 +56,37 @@ class History:
         self, path: str, version_id: str, *, max_bytes: int, overwrite_changes: bool = False
     ) -> tuple[Entry, Entry]:
         """The file's content becomes the version's, after its current content became a version
-        (so a restore is undone by restoring that one). Requests: one GET of the version and one
-        Put Blob of the file, conditional on the version this server last saw (like a save: a
-        change made elsewhere is a 409 and nothing is written); plus one Put Blob of the current
-        content as a version unless the newest version this server made holds it (JupyterLab's
-        save makes one), and one GET of it unless this server saw it (a file open in JupyterLab).
-        Returns (the file's new entry, the version that holds what it held). NoSuchVersion,
-        NotFound, IsADirectory, TooLarge over `max_bytes`."""
+        (so a restore is undone by restoring that one). Returns (the file's new entry, the version
+        that holds what it held). NoSuchVersion, NotFound, IsADirectory, TooLarge over `max_bytes`,
+        Changed when the file keeps changing meanwhile (nothing written over what was not kept).
+
+        Requests: one GET of the version and one Put Blob of the file, conditional on the exact
+        version kept. After a save in JupyterLab that is all: the save made a version of what the
+        file holds and this server holds its bytes. Otherwise the file is read first (a 304 when
+        this server holds it) and its content written as a version; and if the file changed since
+        this server saw it, it is read and kept again before the write."""
         blob = await self.read(path, version_id, max_bytes=max_bytes)
-        # an unconditional write (last writer wins) must keep what OneLake holds now, not what
-        # this server saw last
-        current = self.files.held_current(path) or (None if overwrite_changes else self.files.held_seen(path))
-        if current is None:
-            current = await self.files.read(path, max_bytes=max_bytes)
+        seen = None if overwrite_changes else self.files.held_seen(path)
+        if seen is not None and await self.versions.newest_holds(path, seen.data):
+            try:
+                return await self._restore_over(path, blob, seen, overwrite_changes)
+            except Changed:
+                pass  # changed since this server saw it: keep what it holds now instead
+        current = await self.files.read(path, max_bytes=max_bytes)
+        return await self._restore_over(path, blob, current, overwrite_changes)
+
+    async def _restore_over(self, path: str, blob: Blob, current: Blob, overwrite_changes: bool) -> tuple[Entry, Entry]:
+        """Keeps `current` as a version, then writes the version's bytes over exactly it."""
         if current.entry.is_dir:
             raise IsADirectory(f"{path} is a directory")
         kept = await self.versions.create(path, current.data)
-        entry = await self.files.write(path, blob.data, content_type(path), overwrite_changes=overwrite_changes)
+        entry = await self.files.write(
+            path,
+            blob.data,
+            content_type(path),
+            overwrite_changes=overwrite_changes,
+            if_match=None if overwrite_changes else current.entry.etag,
+        )
         return entry, kept
 
     async def restore_copy(

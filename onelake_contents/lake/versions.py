@@ -73,6 +73,14 @@ class Versions:
             self._has_version.add(path)
         return await self._prune(versions)
 
+    async def newest_holds(self, path: str, data: bytes) -> bool:
+        """Whether the newest version this server made of the file holds exactly these bytes
+        (and still exists as far as it knows): then `create(path, data)` writes nothing."""
+        latest = self._latest.get(path)
+        if latest is None or self.files.known(latest[1].path) is MISSING:
+            return False
+        return latest[0] == await off_the_loop(sha256, data)
+
     async def create(self, path: str, data: bytes | None = None) -> Entry:
         """A new version with the file's current bytes (or `data`): one request when the files
         layer holds them (this server just read or wrote them), else two. Bytes identical to the

@@ -179,10 +179,11 @@ def test_restore_keeps_the_current_content_as_a_version_so_it_can_be_undone(serv
     lake.reset_requests()
     answer = call(server, "POST", f"versions/{quote(path)}/{first}/restore")
     assert answer.status_code == 200
-    # the version read; the current content (saved without a version; this server holds its
-    # bytes) kept as a version; the file written
-    assert operations(lake) == ["GetBlob", "PutBlob", "PutBlob"]
-    assert ".ipynb_checkpoints/" in lake.requests()[1].path and lake.requests()[2].path.endswith("/n.ipynb")
+    # the version read; the current content (saved without a version) read (304: this server
+    # holds its bytes) and kept as a version; the file written
+    assert operations(lake) == ["GetBlob", "GetBlob", "PutBlob", "PutBlob"]
+    assert [r.status for r in lake.requests()][1] == 304
+    assert ".ipynb_checkpoints/" in lake.requests()[2].path and lake.requests()[3].path.endswith("/n.ipynb")
     kept = answer.json()["kept"]["id"]
     assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "first"
     assert call(server, "GET", f"versions/{quote(path)}").json()["versions"][0]["id"] == kept
@@ -208,16 +209,46 @@ def test_a_restore_after_a_save_in_jupyterlab_is_two_requests(server, lake, fold
     assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "third"
 
 
-def test_a_restore_over_a_change_made_elsewhere_is_409_and_writes_nothing(server, lake, folder):
+def test_a_restore_over_a_change_made_elsewhere_keeps_that_change_as_a_version(server, lake, folder):
     path = f"{folder}/n.ipynb"
-    first, _ = save_versions(server, path, notebook("first"), notebook("second"))
+    first, second = save_versions(server, path, notebook("first"), notebook("second"))
     elsewhere = json.dumps(notebook("elsewhere")["content"]).encode()
     lake.namespace.write_file(lake.namespace.workspaces[WORKSPACE], f"{ROOT}/{path}", elsewhere)
     lake.reset_requests()
     answer = call(server, "POST", f"versions/{quote(path)}/{first}/restore")
-    assert answer.status_code == 409
-    assert ("PutBlob", 412) in [(r.operation, r.status) for r in lake.requests()]
-    assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "elsewhere"
+    assert answer.status_code == 200
+    # the write over the version this server saw is refused (and it was not a write of ours that
+    # landed: one HEAD); the file is read, kept as a version, written over
+    sent = [(r.operation, r.status) for r in lake.requests()]
+    assert [operation for operation, _ in sent] == [
+        "GetBlob",
+        "PutBlob",
+        "GetBlobProperties",
+        "GetBlob",
+        "PutBlob",
+        "PutBlob",
+    ], sent
+    assert [status for _, status in sent][1:3] == [412, 200], sent
+    kept = answer.json()["kept"]["id"]
+    assert kept not in (first, second)
+    content = call(server, "GET", f"versions/{quote(path)}", params={"id": kept}).json()["content"]
+    assert content["cells"][0]["source"] == "elsewhere"
+    assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "first"
+
+
+def test_paths_with_spaces_hashes_percents_and_accents(server, lake, folder):
+    path = f"{folder}/a b#%ü.ipynb"
+    first, _ = save_versions(server, path, notebook("first"), notebook("second"))
+    listed = call(server, "GET", f"versions/{quote(path)}")
+    assert listed.status_code == 200 and listed.json()["path"] == path
+    assert call(server, "GET", f"versions/{quote(path)}", params={"id": first}).json()["path"] == path
+    assert call(server, "GET", f"diff/{quote(path)}", params={"base": first}).json()["type"] == "notebook"
+    assert call(server, "POST", f"versions/{quote(path)}/{first}/restore").status_code == 200
+    assert server.api("GET", path).json()["content"]["cells"][0]["source"] == "first"
+    assert server.api("DELETE", path).status_code == 204
+    (item,) = [i for i in call(server, "GET", f"trash/{folder}").json()["items"] if i["path"] == path]
+    assert call(server, "POST", f"trash/{item['id']}/restore").status_code == 200
+    assert server.api("GET", path).status_code == 200
 
 
 def test_restore_as_a_copy_makes_a_new_file_beside_it(server, lake, folder):
