@@ -46,6 +46,7 @@ export class CompareWidget extends MainAreaWidget<Panel> {
   /** Lists the versions in the pickers, picks these two sides and shows their diff. */
   async compare(base: string, remote: string = CURRENT): Promise<void> {
     const trans = this.services.trans;
+    const ticket = ++this._ticket;
     let versions: IVersion[] = [];
     try {
       versions = await this.api.versions(this.path);
@@ -54,6 +55,9 @@ export class CompareWidget extends MainAreaWidget<Panel> {
         trans.__('Cannot list the versions of %1', this.path),
         messageOf(error)
       );
+    }
+    if (ticket !== this._ticket) {
+      return; // a later comparison was asked for meanwhile
     }
     for (const select of [this._base, this._remote]) {
       const options = [new Option(trans.__('the file now'), CURRENT)];

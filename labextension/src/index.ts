@@ -3,7 +3,12 @@
  * restore, restore as a copy) and the trash (what was deleted and OneLake still keeps, restored
  * where it was or under a new name). Both come from the server's `/onelake/api/`.
  */
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import {
+  ILabShell,
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
 import {
   Dialog,
   ICommandPalette,
@@ -88,6 +93,9 @@ class Actions implements IVersionActions {
     this.app.shell.add(widget, 'main');
     void this.api.version(path, version.id).then(
       model => {
+        if (widget.isDisposed) {
+          return;
+        }
         const view = versionView(model, this.services);
         view.addClass('jp-OneLake-previewBody');
         content.addWidget(view);
@@ -113,8 +121,7 @@ class Actions implements IVersionActions {
 
   async restore(path: string, version: IVersion): Promise<void> {
     const trans = this.trans;
-    const context = this.context(path);
-    const unsaved = context && !context.model.collaborative && context.model.dirty;
+    const unsaved = this.unsaved(path);
     const body =
       trans.__(
         '%1 gets the content it had on %2. What it holds now is kept as a version, so you can undo this.',
@@ -142,7 +149,7 @@ class Actions implements IVersionActions {
       return;
     }
     await this.reload(path);
-    void this.versions.refresh();
+    this.versions.changed();
     Notification.success(
       offerUndo
         ? trans.__(
@@ -154,10 +161,19 @@ class Actions implements IVersionActions {
       {
         autoClose: 10000,
         actions: offerUndo
-          ? [{ label: trans.__('Undo'), callback: () => void this.restoreNow(path, kept, false) }]
+          ? [{ label: trans.__('Undo'), callback: () => void this.undo(path, kept) }]
           : []
       }
     );
+  }
+
+  /** Back to what the file held before a restore; asks first only if edits would be lost. */
+  private async undo(path: string, kept: IVersion): Promise<void> {
+    if (this.unsaved(path)) {
+      await this.restore(path, kept);
+    } else {
+      await this.restoreNow(path, kept, false);
+    }
   }
 
   async restoreAsCopy(path: string, version: IVersion): Promise<void> {
@@ -165,7 +181,11 @@ class Actions implements IVersionActions {
     const answer = await InputDialog.getText({
       title: trans.__('Restore as a copy'),
       label: trans.__('Name of the new file, in the same folder (empty: a name like a copy’s)'),
-      placeholder: PathExt.basename(path),
+      placeholder: trans.__(
+        '%1 (version …)%2',
+        PathExt.basename(path, PathExt.extname(path)),
+        PathExt.extname(path)
+      ),
       okLabel: trans.__('Restore')
     });
     if (!answer.button.accept) {
@@ -234,16 +254,27 @@ class Actions implements IVersionActions {
     }
   }
 
-  private context(path: string): DocumentRegistry.Context | undefined {
-    const widget = this.docManager.findWidget(path);
-    return widget ? this.docManager.contextForWidget(widget) : undefined;
+  /** The contexts of the file open in the main area, in whatever views (notebook, editor, table). */
+  private contexts(path: string): Set<DocumentRegistry.Context> {
+    const found = new Set<DocumentRegistry.Context>();
+    for (const widget of this.app.shell.widgets('main')) {
+      const context = this.docManager.contextForWidget(widget);
+      if (context && this.app.serviceManager.contents.localPath(context.path) === path) {
+        found.add(context);
+      }
+    }
+    return found;
+  }
+
+  /** Whether a restore would lose edits not saved yet (a collaborative document has none). */
+  private unsaved(path: string): boolean {
+    return [...this.contexts(path)].some(c => !c.model.collaborative && c.model.dirty);
   }
 
   /** An open document shows the restored content and knows the file's new time, so that its
    * next save is not taken for an overwrite of someone else's change. */
   private async reload(path: string): Promise<void> {
-    const context = this.context(path);
-    if (context) {
+    for (const context of this.contexts(path)) {
       try {
         await context.revert();
       } catch (error) {
@@ -306,7 +337,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Version history and a trash for files kept in OneLake',
   autoStart: true,
   requires: [IDocumentManager, IRenderMimeRegistry, IEditorServices],
-  optional: [ITranslator, ILabShell, IDefaultFileBrowser, ICommandPalette],
+  optional: [ITranslator, ILabShell, IDefaultFileBrowser, ICommandPalette, ILayoutRestorer],
   activate: async (
     app: JupyterFrontEnd,
     docManager: IDocumentManager,
@@ -315,22 +346,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     labShell: ILabShell | null,
     browser: IDefaultFileBrowser | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
   ) => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('onelake_contents');
     const api = new HistoryAPI(app.serviceManager.serverSettings);
-    let kept: number;
+    let kept: number | null = null;
     try {
       kept = (await api.about()).versions_kept;
     } catch (error) {
-      console.info(
-        'onelake-contents: this server keeps its files elsewhere; version history and trash are off'
-      );
-      return;
+      if (error instanceof HistoryError && error.status === 404) {
+        console.info(
+          'onelake-contents: this server keeps its files elsewhere; version history and trash are off'
+        );
+        return;
+      }
+      // the panels will say what is wrong when they are used
+      console.error('onelake-contents: the history API did not answer', error);
     }
-    const services: IViewServices = { rendermime, editorServices, translator, trans };
     const contents = app.serviceManager.contents;
+    const services: IViewServices = { rendermime, contents, editorServices, translator, trans };
     let actions: Actions;
     const versions = new VersionsPanel(
       api,
@@ -345,25 +381,41 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
     actions = new Actions(app, api, docManager, services, browser, versions);
     const trash = new TrashPanel(api, item => actions.undelete(item), trans);
-    app.shell.add(versions, 'right', { rank: 850 });
+    const hasVersions = kept !== 0;
+    if (hasVersions) {
+      app.shell.add(versions, 'right', { rank: 850 });
+      restorer?.add(versions, versions.id);
+    }
     app.shell.add(trash, 'left', { rank: 900 });
+    restorer?.add(trash, trash.id);
 
-    // the panel follows the document in view (not previews, diffs or launchers)
+    // the panel follows the document in view (not previews, diffs or launchers), and its renames
     let tracked: DocumentRegistry.Context | null = null;
     const onFileChanged = () => versions.changed();
+    const onPathChanged = (context: DocumentRegistry.Context) => {
+      versions.path = contents.localPath(context.path);
+    };
+    const onDisposed = (context: DocumentRegistry.Context) => {
+      if (tracked === context) {
+        tracked = null;
+      }
+    };
     const track = (widget: Widget | null) => {
       const context = widget ? docManager.contextForWidget(widget) : undefined;
-      if (!context || context === tracked) {
+      if (!context) {
         return;
       }
-      tracked?.fileChanged.disconnect(onFileChanged);
-      tracked = context;
-      context.fileChanged.connect(onFileChanged);
-      context.disposed.connect(() => {
-        if (tracked === context) {
-          tracked = null;
+      if (context !== tracked) {
+        if (tracked) {
+          tracked.fileChanged.disconnect(onFileChanged);
+          tracked.pathChanged.disconnect(onPathChanged);
+          tracked.disposed.disconnect(onDisposed);
         }
-      });
+        tracked = context;
+        context.fileChanged.connect(onFileChanged);
+        context.pathChanged.connect(onPathChanged);
+        context.disposed.connect(onDisposed);
+      }
       versions.path = contents.localPath(context.path);
     };
     labShell?.currentChanged.connect((_, change) => track(change.newValue));
@@ -371,10 +423,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
     contents.fileChanged.connect((_, change) => {
       if (change.type === 'delete') {
         trash.changed();
-      }
-      const saved = change.newValue?.path;
-      if (change.type === 'save' && saved && contents.localPath(saved) === versions.path) {
-        versions.changed();
       }
     });
     // JupyterLab's save makes a version (its checkpoint) before the command is done
@@ -387,19 +435,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    /** The file a command is about: the file browser's selection, a document, or the one in view. */
-    const target = (): string | null => {
-      if (
-        browser &&
-        app.contextMenuHitTest(node => node.classList.contains('jp-DirListing-item'))
-      ) {
+    /** The file a command is about: from a context menu (`from`), the item or document it
+     * was opened on; else the document in view. */
+    const target = (from: unknown): string | null => {
+      if (from === 'browser' && browser) {
         const item = browser.selectedItems().next();
         if (!item.done && item.value.type !== 'directory') {
           return contents.localPath(item.value.path);
         }
       }
-      const hit = app.contextMenuHitTest(node => node.classList.contains('jp-Document'));
       let widget: Widget | null = app.shell.currentWidget;
+      const hit =
+        from === 'document'
+          ? app.contextMenuHitTest(node => node.classList.contains('jp-Document'))
+          : undefined;
       if (hit) {
         for (const each of app.shell.widgets('main')) {
           if (each.node === hit) {
@@ -412,11 +461,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     app.commands.addCommand(CommandIDs.versions, {
-      label: trans.__('Version History…'),
+      label: trans.__('Version History'),
       caption: trans.__('The versions OneLake keeps of this file: preview, compare, restore'),
       icon: historyIcon,
+      isVisible: () => hasVersions,
       execute: args => {
-        const path = (args.path as string | undefined) ?? target();
+        const path = (args.path as string | undefined) ?? target(args.from);
         if (path !== null) {
           versions.path = path;
         }
@@ -424,7 +474,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.trash, {
-      label: trans.__('Trash…'),
+      label: trans.__('Trash'),
       caption: trans.__('Files and folders deleted from OneLake that can be restored'),
       icon: trashIcon,
       execute: () => {
@@ -438,7 +488,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     if (palette) {
       const category = trans.__('OneLake');
-      palette.addItem({ command: CommandIDs.versions, category });
+      if (hasVersions) {
+        palette.addItem({ command: CommandIDs.versions, category });
+      }
       palette.addItem({ command: CommandIDs.trash, category });
     }
   }

@@ -48,7 +48,9 @@ export class TrashPanel extends Widget {
   /** Lists the trash again when it is in view (it is listed whenever it comes into view). */
   changed(): void {
     if (this.isVisible) {
-      void this.refresh();
+      // several deletions at once (a selection in the file browser) make one listing
+      window.clearTimeout(this._soon);
+      this._soon = window.setTimeout(() => void this.refresh(), 200);
     }
   }
 
@@ -141,6 +143,7 @@ export class TrashPanel extends Widget {
   }
 
   private _ticket = 0;
+  private _soon = 0;
   private readonly _list: HTMLUListElement;
   private readonly _status: HTMLParagraphElement;
 }

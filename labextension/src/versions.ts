@@ -33,7 +33,7 @@ export class VersionsPanel extends Widget {
     private readonly api: HistoryAPI,
     private readonly actions: IVersionActions,
     private readonly trans: TranslationBundle,
-    private readonly kept: number
+    private readonly kept: number | null
   ) {
     super();
     this.id = 'onelake-versions';
@@ -79,13 +79,15 @@ export class VersionsPanel extends Widget {
     }
   }
 
-  /** Lists the versions again when in view, else when the panel next comes into view. */
+  /** Lists the versions again when in view, else when the panel next comes into view; changes
+   * reported together (a save, its reload) make one listing. */
   changed(): void {
-    if (this.isVisible) {
-      void this.refresh();
-    } else {
+    if (!this.isVisible) {
       this._stale = true;
+      return;
     }
+    window.clearTimeout(this._soon);
+    this._soon = window.setTimeout(() => void this.refresh(), 200);
   }
 
   async refresh(): Promise<void> {
@@ -113,7 +115,10 @@ export class VersionsPanel extends Widget {
     }
     this.node.classList.remove('jp-mod-loading');
     this._status.classList.remove('jp-mod-error');
-    const rule = this.trans.__('Each save keeps a version; the newest %1 are kept.', this.kept);
+    const rule =
+      this.kept === null
+        ? this.trans.__('Each Save (Ctrl+S) keeps a version.')
+        : this.trans.__('Each Save (Ctrl+S) keeps a version; the newest %1 are kept.', this.kept);
     this._status.textContent = versions.length
       ? this.trans._n(
           '%1 version, newest on top.',
@@ -195,6 +200,7 @@ export class VersionsPanel extends Widget {
 
   private _path: string | null = null;
   private _stale = false;
+  private _soon = 0;
   private _ticket = 0;
   private readonly _file: HTMLDivElement;
   private readonly _list: HTMLUListElement;

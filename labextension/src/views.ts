@@ -6,7 +6,8 @@
 import { CodeEditor, CodeEditorWrapper, IEditorServices } from '@jupyterlab/codeeditor';
 import * as nbformat from '@jupyterlab/nbformat';
 import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
-import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { IRenderMimeRegistry, MimeModel, RenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Contents } from '@jupyterlab/services';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
 import { NotebookDiffModel } from 'nbdime/lib/diff/model';
@@ -16,6 +17,7 @@ import { Diff, VersionModel } from './api';
 
 export interface IViewServices {
   rendermime: IRenderMimeRegistry;
+  contents: Contents.IManager;
   editorServices: IEditorServices;
   translator: ITranslator;
   trans: TranslationBundle;
@@ -99,7 +101,10 @@ export class NotebookView extends Panel {
     } else if (cell.cell_type === 'markdown') {
       const renderer = services.rendermime.createRenderer('text/markdown');
       renderer.addClass('jp-OneLake-markdown');
-      void renderer.renderModel(new MimeModel({ data: { 'text/markdown': source }, trusted }));
+      // markdown is never trusted, as in JupyterLab's own cells; outputs follow the notary
+      void renderer.renderModel(
+        new MimeModel({ data: { 'text/markdown': source }, trusted: false })
+      );
       input.addWidget(renderer);
       box.addWidget(input);
     } else {
@@ -116,7 +121,16 @@ export class NotebookView extends Panel {
 /** Any version: a notebook, text, an image, or a line saying it cannot be shown. */
 export function versionView(model: VersionModel, services: IViewServices): Widget {
   if (model.type === 'notebook') {
-    return new NotebookView(model.content as nbformat.INotebookContent, services);
+    // relative links and images resolve beside the file, as in the notebook itself
+    const resolver = new RenderMimeRegistry.UrlResolver({
+      path: model.path,
+      contents: services.contents
+    });
+    const rendermime = services.rendermime.clone({ resolver });
+    return new NotebookView(model.content as nbformat.INotebookContent, {
+      ...services,
+      rendermime
+    });
   }
   const mimetype = model.mimetype || 'application/octet-stream';
   if (model.format === 'text') {
@@ -159,19 +173,22 @@ export class TextDiffView extends Widget {
       return;
     }
     const pre = document.createElement('pre');
+    let header = true; // the `---` / `+++` lines before the first hunk name the two sides
     for (const line of diff.replace(/\n$/, '').split('\n')) {
       const row = document.createElement('div');
       row.textContent = line;
-      row.className =
-        line.startsWith('+++') || line.startsWith('---')
-          ? 'jp-OneLake-diffFile'
-          : line.startsWith('@@')
-            ? 'jp-OneLake-diffHunk'
-            : line.startsWith('+')
-              ? 'jp-OneLake-diffAdded'
-              : line.startsWith('-')
-                ? 'jp-OneLake-diffRemoved'
-                : 'jp-OneLake-diffContext';
+      if (line.startsWith('@@')) {
+        header = false;
+      }
+      row.className = header
+        ? 'jp-OneLake-diffFile'
+        : line.startsWith('@@')
+          ? 'jp-OneLake-diffHunk'
+          : line.startsWith('+')
+            ? 'jp-OneLake-diffAdded'
+            : line.startsWith('-')
+              ? 'jp-OneLake-diffRemoved'
+              : 'jp-OneLake-diffContext';
       pre.appendChild(row);
     }
     this.node.appendChild(pre);

@@ -215,7 +215,12 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
         lab.versions_panel().locator(".jp-OneLake-file", has_text="sample.csv").wait_for(timeout=WAIT)
         lab.versions_panel().locator(".jp-OneLake-status", has_text="No versions yet").wait_for(timeout=WAIT)
-        lab.tab("history.ipynb").click()
+        # the File menu means the document in view, whatever was right-clicked before
+        lab.menu("File", "Version History")
+        lab.versions_panel().locator(".jp-OneLake-file", has_text="history.ipynb").wait_for(timeout=WAIT)
+        lab.item("sample.csv").click(button="right")
+        page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
+        lab.versions_panel().locator(".jp-OneLake-file", has_text="sample.csv").wait_for(timeout=WAIT)
         page.locator(".jp-NotebookPanel >> visible=true").click(button="right", position={"x": 400, "y": 400})
         page.locator(".lm-Menu-item", has_text=re.compile("^Version History")).click()
         lab.versions_panel().locator(".jp-OneLake-file", has_text="history.ipynb").wait_for(timeout=WAIT)
@@ -242,6 +247,12 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         for label in ("Version History", "Trash"):
             palette.locator(".lm-CommandPalette-item", has_text=label).first.wait_for(timeout=WAIT)
         page.keyboard.press("Escape")
+
+        # renamed while open: the panel follows the new name
+        lab.tab("history.ipynb").click()
+        lab.rename("history.ipynb", "renamed.ipynb")
+        lab.versions_panel().locator(".jp-OneLake-file", has_text="renamed.ipynb").wait_for(timeout=WAIT)
+        wait_for(lambda: lab.version_rows().count() == 5, timeout=90)
     except Exception:
         lab.shot("failure")
         raise

@@ -140,7 +140,7 @@ def test_each_user_trashes_and_restores_only_their_own_notebooks(hub, browser):
 
         hub.emulator.reset_requests()
         labs["alice"].sidebar_tab("onelake-trash").click()
-        labs["bob"].menu("File", "Trash…")
+        labs["bob"].menu("File", "Trash")
         for user, lab in labs.items():
             other = "bob" if user == "alice" else "alice"
             lab.trash_row(f"{user}-scratch.ipynb").wait_for(timeout=120_000)
