@@ -24,6 +24,7 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ToolbarButton } from '@jupyterlab/ui-components';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
 
@@ -286,13 +287,7 @@ class Actions implements IVersionActions {
   private toolbar(widget: MainAreaWidget, path: string, version: IVersion): void {
     const trans = this.trans;
     const add = (name: string, label: string, tooltip: string, run: () => void) => {
-      const node = document.createElement('button');
-      node.className = 'jp-Button jp-mod-styled jp-mod-minimal jp-OneLake-action';
-      node.dataset.action = name;
-      node.textContent = label;
-      node.title = tooltip;
-      node.onclick = run;
-      widget.toolbar.addItem(name, new Widget({ node }));
+      widget.toolbar.addItem(name, new ToolbarButton({ label, tooltip, onClick: run }));
     };
     add(
       'compare',
@@ -376,11 +371,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         restore: (path, v) => actions.restore(path, v),
         restoreAsCopy: (path, v) => actions.restoreAsCopy(path, v)
       },
+      translator,
       trans,
       kept
     );
     actions = new Actions(app, api, docManager, services, browser, versions);
-    const trash = new TrashPanel(api, item => actions.undelete(item), trans);
+    const trash = new TrashPanel(api, item => actions.undelete(item), translator, trans);
     const hasVersions = kept !== 0;
     if (hasVersions) {
       app.shell.add(versions, 'right', { rank: 850 });

@@ -2,37 +2,24 @@
  * The "Trash" side panel: what was deleted from the tree and OneLake still keeps, newest first,
  * each with where it was, when, its size, the time left, and "Restore".
  */
-import { TranslationBundle } from '@jupyterlab/translation';
-import { fileIcon, folderIcon, notebookIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import { fileIcon, folderIcon, notebookIcon } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
 
 import { HistoryAPI, ITrashItem, messageOf } from './api';
 import { exactly, size, timeLeft, when } from './format';
 import { trashIcon } from './icons';
+import { OneLakePanel } from './panel';
 
-export class TrashPanel extends Widget {
+export class TrashPanel extends OneLakePanel {
   constructor(
     private readonly api: HistoryAPI,
     private readonly restore: (item: ITrashItem) => Promise<boolean>,
+    translator: ITranslator,
     private readonly trans: TranslationBundle
   ) {
-    super();
-    this.id = 'onelake-trash';
-    this.addClass('jp-OneLake-panel');
+    super('onelake-trash', trans.__('Trash'), trashIcon, translator, trans);
     this.addClass('jp-OneLake-trash');
-    this.title.icon = trashIcon;
-    this.title.caption = trans.__('Trash');
-    const header = document.createElement('header');
-    header.className = 'jp-OneLake-header';
-    const title = document.createElement('h2');
-    title.textContent = trans.__('Trash');
-    const refresh = document.createElement('button');
-    refresh.className = 'jp-Button jp-mod-minimal jp-OneLake-refresh';
-    refresh.title = trans.__('Refresh');
-    refreshIcon.element({ container: refresh });
-    refresh.onclick = () => void this.refresh();
-    header.append(title, refresh);
     const about = document.createElement('p');
     about.className = 'jp-OneLake-about';
     about.textContent = trans.__(
@@ -42,7 +29,7 @@ export class TrashPanel extends Widget {
     this._status.className = 'jp-OneLake-status';
     this._list = document.createElement('ul');
     this._list.className = 'jp-OneLake-list';
-    this.node.append(header, about, this._status, this._list);
+    this.body.node.append(about, this._status, this._list);
   }
 
   /** Lists the trash again when it is in view (it is listed whenever it comes into view). */

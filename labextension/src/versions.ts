@@ -2,14 +2,13 @@
  * The "Version history" side panel: the versions OneLake keeps of the file in view, newest on top,
  * each with preview, compare, restore and restore-as-a-copy.
  */
-import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
 
 import { HistoryAPI, IVersion, messageOf } from './api';
 import { exactly, size, when } from './format';
 import { historyIcon } from './icons';
+import { OneLakePanel } from './panel';
 
 /** What the panel's buttons do (the plugin's actions, shared with previews and diffs). */
 export interface IVersionActions {
@@ -28,36 +27,23 @@ function button(label: string, title: string, action: string): HTMLButtonElement
   return node;
 }
 
-export class VersionsPanel extends Widget {
+export class VersionsPanel extends OneLakePanel {
   constructor(
     private readonly api: HistoryAPI,
     private readonly actions: IVersionActions,
+    translator: ITranslator,
     private readonly trans: TranslationBundle,
     private readonly kept: number | null
   ) {
-    super();
-    this.id = 'onelake-versions';
-    this.addClass('jp-OneLake-panel');
+    super('onelake-versions', trans.__('Version History'), historyIcon, translator, trans);
     this.addClass('jp-OneLake-versions');
-    this.title.icon = historyIcon;
-    this.title.caption = trans.__('Version History');
-    const header = document.createElement('header');
-    header.className = 'jp-OneLake-header';
-    const title = document.createElement('h2');
-    title.textContent = trans.__('Version History');
-    const refresh = document.createElement('button');
-    refresh.className = 'jp-Button jp-mod-minimal jp-OneLake-refresh';
-    refresh.title = trans.__('Refresh');
-    refreshIcon.element({ container: refresh });
-    refresh.onclick = () => void this.refresh();
-    header.append(title, refresh);
     this._file = document.createElement('div');
     this._file.className = 'jp-OneLake-file';
     this._list = document.createElement('ul');
     this._list.className = 'jp-OneLake-list';
     this._status = document.createElement('p');
     this._status.className = 'jp-OneLake-status';
-    this.node.append(header, this._file, this._status, this._list);
+    this.body.node.append(this._file, this._status, this._list);
     this.show_(null);
   }
 
