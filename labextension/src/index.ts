@@ -278,6 +278,10 @@ class Actions implements IVersionActions {
     for (const context of this.contexts(path)) {
       try {
         await context.revert();
+        if (!context.model.collaborative) {
+          // it shows what the file holds now (JupyterLab's revert leaves the flag as it was)
+          context.model.dirty = false;
+        }
       } catch (error) {
         console.warn(`onelake-contents: ${path} was restored but could not be reloaded`, error);
       }
