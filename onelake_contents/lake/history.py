@@ -67,19 +67,24 @@ class History:
         this server saw it, it is read and kept again before the write."""
         blob = await self.read(path, version_id, max_bytes=max_bytes)
         seen = None if overwrite_changes else self.files.held_seen(path)
-        if seen is not None and await self.versions.newest_holds(path, seen.data):
+        kept = None if seen is None else await self.versions.newest_holding(path, seen.data)
+        if kept is not None:
             try:
-                return await self._restore_over(path, blob, seen, overwrite_changes)
+                return await self._restore_over(path, blob, seen, overwrite_changes, kept)
             except Changed:
                 pass  # changed since this server saw it: keep what it holds now instead
         current = await self.files.read(path, max_bytes=max_bytes)
         return await self._restore_over(path, blob, current, overwrite_changes)
 
-    async def _restore_over(self, path: str, blob: Blob, current: Blob, overwrite_changes: bool) -> tuple[Entry, Entry]:
-        """Keeps `current` as a version, then writes the version's bytes over exactly it."""
+    async def _restore_over(
+        self, path: str, blob: Blob, current: Blob, overwrite_changes: bool, kept: Entry | None = None
+    ) -> tuple[Entry, Entry]:
+        """Keeps `current` as a version (unless `kept` is one that holds it), then writes the
+        version's bytes over exactly it."""
         if current.entry.is_dir:
             raise IsADirectory(f"{path} is a directory")
-        kept = await self.versions.create(path, current.data)
+        if kept is None:
+            kept = await self.versions.create(path, current.data)
         entry = await self.files.write(
             path,
             blob.data,

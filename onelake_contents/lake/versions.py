@@ -73,13 +73,18 @@ class Versions:
             self._has_version.add(path)
         return await self._prune(versions)
 
-    async def newest_holds(self, path: str, data: bytes) -> bool:
-        """Whether the newest version this server made of the file holds exactly these bytes
-        (and still exists as far as it knows): then `create(path, data)` writes nothing."""
+    async def newest_holding(self, path: str, data: bytes) -> Entry | None:
+        """The newest version this server made of the file, if it holds exactly these bytes (and
+        still exists as far as it knows): what `create(path, data)` would return, unwritten."""
+        if path not in self._latest:
+            return None
+        return self._latest_with(path, await off_the_loop(sha256, data))
+
+    def _latest_with(self, path: str, digest: str) -> Entry | None:
         latest = self._latest.get(path)
-        if latest is None or self.files.known(latest[1].path) is MISSING:
-            return False
-        return latest[0] == await off_the_loop(sha256, data)
+        if latest is not None and latest[0] == digest and self.files.known(latest[1].path) is not MISSING:
+            return latest[1]
+        return None
 
     async def create(self, path: str, data: bytes | None = None) -> Entry:
         """A new version with the file's current bytes (or `data`): one request when the files
@@ -94,9 +99,9 @@ class Versions:
                     raise IsADirectory(f"{path} is a directory")
             data = blob.data
         digest = await off_the_loop(sha256, data)
-        latest = self._latest.get(path)
-        if latest is not None and latest[0] == digest and self.files.known(latest[1].path) is not MISSING:
-            return latest[1]
+        same = self._latest_with(path, digest)
+        if same is not None:
+            return same
         entry = await self.files.write_new(version_path(path, new_version_id()), data, content_type(path))
         self._latest[path] = (digest, entry)
         self._has_version.add(path)
