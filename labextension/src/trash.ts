@@ -4,9 +4,8 @@
  */
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { fileIcon, folderIcon, notebookIcon } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
 
-import { HistoryAPI, ITrashItem, messageOf } from './api';
+import { HistoryAPI, ITrashItem } from './api';
 import { exactly, size, timeLeft, when } from './format';
 import { trashIcon } from './icons';
 import { OneLakePanel } from './panel';
@@ -18,58 +17,26 @@ export class TrashPanel extends OneLakePanel {
     translator: ITranslator,
     private readonly trans: TranslationBundle
   ) {
-    super('onelake-trash', trans.__('Trash'), trashIcon, translator, trans);
+    // deletions made elsewhere (another server, the command line) show on each look
+    super('onelake-trash', trans.__('Trash'), trashIcon, translator, trans, true);
     this.addClass('jp-OneLake-trash');
     const about = document.createElement('p');
     about.className = 'jp-OneLake-about';
     about.textContent = trans.__(
       'Files and folders deleted from your OneLake folders, kept for the workspace’s retention. A restored notebook comes back with its versions.'
     );
-    this._status = document.createElement('p');
-    this._status.className = 'jp-OneLake-status';
-    this._list = document.createElement('ul');
-    this._list.className = 'jp-OneLake-list';
-    this.body.node.append(about, this._status, this._list);
-  }
-
-  /** Lists the trash again when it is in view (it is listed whenever it comes into view). */
-  changed(): void {
-    if (this.isVisible) {
-      // several deletions at once (a selection in the file browser) make one listing
-      window.clearTimeout(this._soon);
-      this._soon = window.setTimeout(() => void this.refresh(), 200);
-    }
+    this.body.node.prepend(about);
   }
 
   async refresh(): Promise<void> {
-    const ticket = ++this._ticket;
-    this.node.classList.add('jp-mod-loading');
-    let items: ITrashItem[];
-    try {
-      items = await this.api.trash('');
-    } catch (error) {
-      if (ticket === this._ticket) {
-        this.node.classList.remove('jp-mod-loading');
-        this._list.replaceChildren();
-        this._status.textContent = messageOf(error);
-        this._status.classList.add('jp-mod-error');
-      }
-      return;
-    }
-    if (ticket !== this._ticket) {
-      return;
-    }
-    this.node.classList.remove('jp-mod-loading');
-    this._status.classList.remove('jp-mod-error');
-    this._status.textContent = items.length
-      ? this.trans._n('%1 item, newest first.', '%1 items, newest first.', items.length)
-      : this.trans.__('The trash is empty.');
-    this._list.replaceChildren(...items.map(item => this.row(item)));
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    void this.refresh();
+    await this.listing(
+      () => this.api.trash(''),
+      item => this.row(item),
+      items =>
+        items.length
+          ? this.trans._n('%1 item, newest first.', '%1 items, newest first.', items.length)
+          : this.trans.__('The trash is empty.')
+    );
   }
 
   private row(item: ITrashItem): HTMLLIElement {
@@ -128,9 +95,4 @@ export class TrashPanel extends OneLakePanel {
     row.append(iconNode, what, restore);
     return row;
   }
-
-  private _ticket = 0;
-  private _soon = 0;
-  private readonly _list: HTMLUListElement;
-  private readonly _status: HTMLParagraphElement;
 }

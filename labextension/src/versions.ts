@@ -3,9 +3,8 @@
  * each with preview, compare, restore and restore-as-a-copy.
  */
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
-import { Message } from '@lumino/messaging';
 
-import { HistoryAPI, IVersion, messageOf } from './api';
+import { HistoryAPI, IVersion } from './api';
 import { exactly, size, when } from './format';
 import { historyIcon } from './icons';
 import { OneLakePanel } from './panel';
@@ -35,16 +34,12 @@ export class VersionsPanel extends OneLakePanel {
     private readonly trans: TranslationBundle,
     private readonly kept: number | null
   ) {
-    super('onelake-versions', trans.__('Version History'), historyIcon, translator, trans);
+    super('onelake-versions', trans.__('Version History'), historyIcon, translator, trans, false);
     this.addClass('jp-OneLake-versions');
     this._file = document.createElement('div');
     this._file.className = 'jp-OneLake-file';
-    this._list = document.createElement('ul');
-    this._list.className = 'jp-OneLake-list';
-    this._status = document.createElement('p');
-    this._status.className = 'jp-OneLake-status';
-    this.body.node.append(this._file, this._status, this._list);
-    this.show_(null);
+    this.body.node.prepend(this._file);
+    this.reset(null);
   }
 
   /** The file whose versions are shown (an API path), or null. */
@@ -57,86 +52,50 @@ export class VersionsPanel extends OneLakePanel {
       return;
     }
     this._path = path;
-    this.show_(path);
+    this.reset(path);
     if (this.isVisible) {
       void this.refresh();
     } else {
-      this._stale = true;
+      this.stale = true;
     }
-  }
-
-  /** Lists the versions again when in view, else when the panel next comes into view; changes
-   * reported together (a save, its reload) make one listing. */
-  changed(): void {
-    if (!this.isVisible) {
-      this._stale = true;
-      return;
-    }
-    window.clearTimeout(this._soon);
-    this._soon = window.setTimeout(() => void this.refresh(), 200);
   }
 
   async refresh(): Promise<void> {
     const path = this._path;
-    this._stale = false;
     if (path === null) {
+      this.stale = false;
       return;
     }
-    const ticket = ++this._ticket;
-    this.node.classList.add('jp-mod-loading');
-    let versions: IVersion[];
-    try {
-      versions = await this.api.versions(path);
-    } catch (error) {
-      if (ticket === this._ticket) {
-        this._list.replaceChildren();
-        this._status.textContent = messageOf(error);
-        this._status.classList.add('jp-mod-error');
-        this.node.classList.remove('jp-mod-loading');
-      }
-      return;
-    }
-    if (ticket !== this._ticket) {
-      return;
-    }
-    this.node.classList.remove('jp-mod-loading');
-    this._status.classList.remove('jp-mod-error');
+    const trans = this.trans;
     const rule =
       this.kept === null
-        ? this.trans.__('Each Save (Ctrl+S) keeps a version.')
-        : this.trans.__('Each Save (Ctrl+S) keeps a version; the newest %1 are kept.', this.kept);
-    this._status.textContent = versions.length
-      ? this.trans._n(
-          '%1 version, newest on top.',
-          '%1 versions, newest on top.',
-          versions.length
-        ) +
+        ? trans.__('Each Save (Ctrl+S) keeps a version.')
+        : trans.__('Each Save (Ctrl+S) keeps a version; the newest %1 are kept.', this.kept);
+    await this.listing(
+      () => this.api.versions(path),
+      version => this.row(path, version),
+      versions =>
+        (versions.length
+          ? trans._n('%1 version, newest on top.', '%1 versions, newest on top.', versions.length)
+          : trans.__('No versions yet.')) +
         ' ' +
         rule
-      : this.trans.__('No versions yet.') + ' ' + rule;
-    this._list.replaceChildren(...versions.map(v => this.row(path, v)));
+    );
   }
 
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    if (this._stale) {
-      void this.refresh();
-    }
-  }
-
-  private show_(path: string | null): void {
-    this._list.replaceChildren();
-    this._status.classList.remove('jp-mod-error');
+  private reset(path: string | null): void {
+    this.list.replaceChildren();
+    this.status.classList.remove('jp-mod-error');
     if (path === null) {
       this._file.textContent = '';
-      this._status.textContent = this.trans.__(
+      this.status.textContent = this.trans.__(
         'Open a file to see the versions OneLake keeps of it.'
       );
       return;
     }
     this._file.textContent = path;
     this._file.title = path;
-    this._status.textContent = this.trans.__('Loading…');
+    this.status.textContent = this.trans.__('Loading…');
   }
 
   private row(path: string, version: IVersion): HTMLLIElement {
@@ -185,10 +144,5 @@ export class VersionsPanel extends OneLakePanel {
   }
 
   private _path: string | null = null;
-  private _stale = false;
-  private _soon = 0;
-  private _ticket = 0;
   private readonly _file: HTMLDivElement;
-  private readonly _list: HTMLUListElement;
-  private readonly _status: HTMLParagraphElement;
 }
