@@ -4,7 +4,6 @@ status codes, the contents API's path and permission rules, and requests counted
 from __future__ import annotations
 
 import json
-import uuid
 from urllib.parse import quote
 
 import pytest
@@ -35,13 +34,6 @@ def server(lake, tmp_path_factory):
     ).start()
     yield jupyter
     jupyter.stop()
-
-
-@pytest.fixture
-def folder(server):
-    name = f"h-{uuid.uuid4().hex[:8]}"
-    assert server.api("PUT", name, json={"type": "directory"}).status_code == 201
-    return name
 
 
 def call(server, method: str, route: str, **kwargs) -> requests.Response:
@@ -411,6 +403,14 @@ def a_deletion_whose_name_is_taken(server, folder: str) -> tuple[str, dict]:
     return path, item
 
 
+def assert_holder_back(server, lake, folder: str, path: str) -> None:
+    """After a failed restore under the name "other.txt": the file that held the name is back,
+    nothing has the new name, and nothing is left at a hidden name aside."""
+    assert server.api("GET", path).json()["content"] == "new"
+    assert server.api("GET", f"{folder}/other.txt").status_code == 404
+    assert [p for p in lake.namespace.workspaces[WORKSPACE].nodes if p.startswith(f"{ROOT}/{folder}/.n")] == []
+
+
 def test_a_failed_undelete_puts_the_holder_back(server, lake, folder):
     path, item = a_deletion_whose_name_is_taken(server, folder)
     lake.set_faults(probability=1.0, kinds={"503": 1}, operations={"UndeleteBlob"})
@@ -419,9 +419,7 @@ def test_a_failed_undelete_puts_the_holder_back(server, lake, folder):
     finally:
         lake.clear_faults()
     assert answer.status_code == 503
-    assert server.api("GET", path).json()["content"] == "new"
-    assert server.api("GET", f"{folder}/other.txt").status_code == 404
-    assert [p for p in lake.namespace.workspaces[WORKSPACE].nodes if p.startswith(f"{ROOT}/{folder}/.n")] == []
+    assert_holder_back(server, lake, folder, path)
     assert len(call(server, "GET", f"trash/{folder}").json()["items"]) == 1
 
 
@@ -473,9 +471,7 @@ def test_a_failed_rename_to_the_new_name_puts_everything_back(server, lake, fold
     finally:
         lake.clear_faults()
     assert answer.status_code == 503
-    assert server.api("GET", path).json()["content"] == "new"
-    assert server.api("GET", f"{folder}/other.txt").status_code == 404
-    assert [p for p in lake.namespace.workspaces[WORKSPACE].nodes if p.startswith(f"{ROOT}/{folder}/.n")] == []
+    assert_holder_back(server, lake, folder, path)
     assert len(lake.requests("UndeleteBlob")) == 1 and lake.requests("DeletePath") + lake.requests("DeleteBlob")
     # the restored file went back to the trash (a new deletion): it can be restored again
     (again,) = call(server, "GET", f"trash/{folder}").json()["items"]
