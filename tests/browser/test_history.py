@@ -153,7 +153,8 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         for_readme(lab.shot("preview"), "history-preview.png")
 
         # compared with the file now: the first cell removed, the third added (nbdime)
-        first.locator("[data-action=compare]").click()
+        # (from the preview's toolbar; the rows' Compare opens the same tab)
+        preview.locator('[data-jp-item-name="compare"]').click()
         compare = page.locator('.jp-OneLake-compareWidget[data-loaded="true"] >> visible=true')
         compare.wait_for(timeout=WAIT)
         compare.locator(".jp-Diff-deleted", has_text="import math").first.wait_for(timeout=WAIT)
@@ -193,8 +194,9 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         wait_for(lambda: lab.version_rows().count() == 4, timeout=90)  # what it held, kept
         for_readme(lab.shot("undone"), "history-versions.png")
 
-        # restored as a copy, under the name given
-        lab.version_rows().last.locator("[data-action=copy]").click()
+        # restored as a copy, under the name given (from the first version's preview)
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="history.ipynb (").click()
+        page.locator(".jp-OneLake-previewWidget >> visible=true").locator('[data-jp-item-name="copy"]').click()
         dialog = page.locator(".jp-Dialog", has_text="Restore as a copy")
         dialog.wait_for(timeout=WAIT)
         dialog.locator("input").fill("first-draft.ipynb")
@@ -240,6 +242,11 @@ def test_versions_preview_compare_restore_and_undo(stack, browser):  # noqa: F81
         text_diff.locator(".jp-OneLake-diffRemoved", has_text=re.compile("^-beta$")).wait_for(timeout=WAIT)
         assert text_diff.locator(".jp-OneLake-diffAdded").all_inner_texts() == ["+gamma"]
         lab.shot("text-diff")
+        # a version made elsewhere (not in this page) shows on Refresh
+        assert api(stack, "POST", "api/contents/notes.md/checkpoints").status_code == 201
+        assert lab.version_rows().count() == 1
+        page.locator("#onelake-versions .jp-Toolbar-item").first.click()
+        wait_for(lambda: lab.version_rows().count() == 2, timeout=90)
 
         page.keyboard.press("Control+Shift+c")
         palette = page.locator(".jp-ModalCommandPalette >> visible=true")
@@ -300,6 +307,13 @@ def test_the_trash_restores_a_notebook_with_its_versions_a_folder_and_a_file_who
         assert "with its versions" in lab.trash_row("draft.ipynb").inner_text()
         assert re.search(r"\d+ days? left", lab.trash_row("draft.ipynb").inner_text())
         for_readme(lab.shot("trash"), "history-trash.png")
+        # a deletion made elsewhere (not in this page) shows on Refresh
+        elsewhere = {"type": "file", "format": "text", "content": "x"}
+        assert api(stack, "PUT", "api/contents/elsewhere.txt", json=elsewhere).status_code == 201
+        assert api(stack, "DELETE", "api/contents/elsewhere.txt").status_code == 204
+        assert lab.trash_row("elsewhere.txt").count() == 0
+        page.locator("#onelake-trash .jp-Toolbar-item").first.click()
+        lab.trash_row("elsewhere.txt").wait_for(timeout=WAIT)
 
         # the notebook comes back where it was, with its version
         lab.trash_row("draft.ipynb").locator("[data-action=restore]").click()
