@@ -41,12 +41,6 @@ namespace CommandIDs {
   export const trash = 'onelake-contents:trash';
 }
 
-/** What a version's name reads as in titles: "name, 10 minutes ago". */
-function titled(path: string, version: IVersion | null, trans: TranslationBundle): string {
-  const name = PathExt.basename(path);
-  return version ? trans.__('%1 (%2)', name, exactly(version.last_modified)) : name;
-}
-
 class Actions implements IVersionActions {
   constructor(
     private readonly app: JupyterFrontEnd,
@@ -74,7 +68,11 @@ class Actions implements IVersionActions {
     widget.addClass('jp-OneLake-previewWidget');
     widget.node.dataset.path = path;
     widget.node.dataset.versionId = version.id;
-    widget.title.label = titled(path, version, trans);
+    widget.title.label = trans.__(
+      '%1 (%2)',
+      PathExt.basename(path),
+      exactly(version.last_modified)
+    );
     widget.title.caption = trans.__(
       '%1 as it was on %2 (read-only)',
       path,
